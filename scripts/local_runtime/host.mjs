@@ -1,0 +1,220 @@
+// Local runtime for RS-1 Cloud's Python Workers, for machines without internet.
+//
+// workerd cannot run Python Workers offline (it downloads its Pyodide bundle at startup), so
+// this host runs the Workers' real Python code on Pyodide (npm) and gives them Miniflare's real
+// local D1/KV/R2 through a bridge Worker. One Node process serves all three Workers on their
+// own ports over one persisted state directory, like production's shared D1.
+//
+// Usage: node scripts/local_runtime/host.mjs   (env: RS1_HOST, RS1_STATE_DIR,
+//        RS1_DEVICE_API_PORT=8787, RS1_OTA_PORT=8788, RS1_TELEMETRY_PORT=8789)
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { loadPyodide } from "pyodide";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import { Bridge, makeBinding } from "./bindings.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const host = process.env.RS1_HOST || "127.0.0.1";
+const stateDir = path.resolve(root, process.env.RS1_STATE_DIR || ".state");
+
+const WORKERS = [
+  { config: "wrangler.toml", port: Number(process.env.RS1_DEVICE_API_PORT || 8787) },
+  { config: "wrangler.ota.toml", port: Number(process.env.RS1_OTA_PORT || 8788) },
+  { config: "wrangler.telemetry.toml", port: Number(process.env.RS1_TELEMETRY_PORT || 8789) },
+];
+
+const log = (...args) => console.log(`[rs1-local ${new Date().toISOString()}]`, ...args);
+
+function describeWorker({ config, port }) {
+  const configPath = path.join(root, config);
+  const { name } = unstable_readConfig({ config: configPath });
+  const { workerOptions, main } = unstable_getMiniflareWorkerOptions(configPath);
+  const module = path.basename(main, ".py");
+  return {
+    name,
+    port,
+    module,
+    vars: workerOptions.bindings || {},
+    d1: workerOptions.d1Databases || {},
+    kv: workerOptions.kvNamespaces || {},
+    r2: workerOptions.r2Buckets || {},
+  };
+}
+
+// Bindings of all Workers, merged: the bridge Worker serves each under its binding name.
+// Two Workers that bind the same name must mean the same resource (they do: DB).
+function mergeBindings(workers) {
+  const merged = { d1Databases: {}, kvNamespaces: {}, r2Buckets: {} };
+  for (const w of workers) {
+    Object.assign(merged.d1Databases, w.d1);
+    Object.assign(merged.kvNamespaces, w.kv);
+    Object.assign(merged.r2Buckets, w.r2);
+  }
+  return merged;
+}
+
+async function startMiniflare(workers) {
+  // Miniflare 5 takes its own option shape; wrangler builds v4-shaped options and converts.
+  const options = convertV4MiniflareOptions({
+    workers: [
+      {
+        name: "rs1-local-bridge",
+        modules: [
+          { type: "ESModule", path: path.join(here, "bridge_worker.mjs") },
+          { type: "ESModule", path: path.join(here, "wire.mjs") },
+        ],
+        modulesRoot: here,
+        compatibilityDate: "2026-08-20",
+        ...mergeBindings(workers),
+      },
+    ],
+    resourcePersistencePath: path.join(stateDir, "v3"),
+  });
+  const mf = new Miniflare(options);
+  await mf.ready;
+  return mf;
+}
+
+async function startPyodide() {
+  const py = await loadPyodide({ indexURL: path.join(root, "node_modules/pyodide") + "/" });
+  py.mountNodeFS("/rs1/workers", path.join(root, "workers"));
+  py.mountNodeFS("/rs1/python_modules", path.join(root, "python_modules"));
+  py.mountNodeFS("/rs1/shims", path.join(here, "python_shims"));
+  py.runPython(
+    'import sys; sys.path[:0] = ["/rs1/shims", "/rs1/workers", "/rs1/python_modules"]',
+  );
+  const dispatcher = py.pyimport("rs1_local_dispatch");
+  return { py, dispatcher };
+}
+
+function makeEnv(worker, bridge) {
+  // vars, plus secrets from .dev.vars (wrangler reads them into the same bindings).
+  const env = { ...worker.vars };
+  for (const name of Object.keys(worker.d1)) env[name] = makeBinding(bridge, "d1", name);
+  for (const name of Object.keys(worker.kv)) env[name] = makeBinding(bridge, "kv", name);
+  for (const name of Object.keys(worker.r2)) env[name] = makeBinding(bridge, "r2", name);
+  return env;
+}
+
+// The ExecutionContext: waitUntil promises are awaited after the response is sent.
+function makeCtx() {
+  const pending = [];
+  return {
+    pending,
+    props: {},
+    waitUntil(p) {
+      pending.push(Promise.resolve(p).catch((e) => log("waitUntil failed:", e)));
+    },
+    passThroughOnException() {},
+  };
+}
+
+function errorResponse(status, error, message) {
+  return new Response(
+    JSON.stringify({ error, message, request_id: null, timestamp: new Date().toISOString() }),
+    { status, headers: { "content-type": "application/json" } },
+  );
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+async function toWebRequest(req, worker) {
+  const url = `http://${req.headers.host || `${host}:${worker.port}`}${req.url}`;
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+  }
+  // As on Cloudflare, the client's address arrives as CF-Connecting-IP.
+  headers.set("cf-connecting-ip", req.socket.remoteAddress || "127.0.0.1");
+  const hasBody = !["GET", "HEAD"].includes(req.method);
+  const body = hasBody ? await readBody(req) : undefined;
+  return new Request(url, { method: req.method, headers, body });
+}
+
+async function writeResponse(res, response) {
+  const headers = Object.fromEntries(response.headers);
+  // workerd sends Content-Length for fixed-size bodies; streamed bodies set it themselves.
+  if (response.body && !("content-length" in headers) && !headers["transfer-encoding"]) {
+    const buf = Buffer.from(await response.arrayBuffer());
+    headers["content-length"] = String(buf.length);
+    res.writeHead(response.status, headers);
+    res.end(buf);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  if (response.body) {
+    for await (const chunk of response.body) res.write(chunk);
+  }
+  res.end();
+}
+
+async function runScheduled(worker, dispatcher, env, url) {
+  const cron = url.searchParams.get("cron") || "";
+  const time = Number(url.searchParams.get("time") || Date.now());
+  const controller = { cron, scheduledTime: time, type: "scheduled", noRetry() {} };
+  const ctx = makeCtx();
+  await dispatcher.scheduled(worker.module, controller, env, ctx);
+  await Promise.all(ctx.pending);
+  return new Response("ok", { headers: { "content-type": "text/plain" } });
+}
+
+function serve(worker, dispatcher, env) {
+  const server = http.createServer(async (req, res) => {
+    let response;
+    try {
+      const url = new URL(req.url, `http://${host}`);
+      if (url.pathname === "/cdn-cgi/local/scheduled") {
+        response = await runScheduled(worker, dispatcher, env, url);
+      } else {
+        const ctx = makeCtx();
+        response = await dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, ctx);
+        Promise.all(ctx.pending);
+      }
+    } catch (err) {
+      // The Python app turns its own exceptions into JSON 500s; this is the runtime's last net.
+      log(`${worker.name} uncaught:`, err);
+      response = errorResponse(500, "internal_error", "The Worker threw an exception.");
+    }
+    try {
+      await writeResponse(res, response);
+    } catch (err) {
+      log(`${worker.name} write failed:`, err);
+      res.destroy();
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve) => server.listen(worker.port, host, () => resolve(server)));
+}
+
+async function main() {
+  const started = Date.now();
+  const workers = WORKERS.map(describeWorker);
+  const [mf, { dispatcher }] = await Promise.all([startMiniflare(workers), startPyodide()]);
+  const bridge = new Bridge(mf);
+  for (const w of workers) dispatcher.load(w.module);
+  const servers = [];
+  for (const w of workers) {
+    servers.push(await serve(w, dispatcher, makeEnv(w, bridge)));
+    log(`${w.name.padEnd(15)} http://${host}:${w.port}  (workers/${w.module}.py)`);
+  }
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${stateDir}`);
+  const stop = async () => {
+    for (const s of servers) s.close();
+    await mf.dispose();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+"""Developer and ops tools for RS-1 Cloud: the local stack launcher, demo, benchmarks, CLIs."""

@@ -1,0 +1,74 @@
+"""Integration fixtures: tests talk HTTP to the Workers' base URLs.
+
+Set RS1_DEVICE_API_URL, RS1_OTA_URL and RS1_TELEMETRY_URL to test a running system (for
+example `wrangler dev` on a machine with internet). Otherwise one local runtime is started
+for the session on free ports over a fresh state directory, and its whole process group is
+killed at the end.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rs1tools.localstack import LocalStack, free_port
+
+ENV_URLS = {
+    "device_api": "RS1_DEVICE_API_URL",
+    "ota": "RS1_OTA_URL",
+    "telemetry": "RS1_TELEMETRY_URL",
+}
+
+
+@dataclass
+class System:
+    urls: dict[str, str]
+    state_dir: Path | None  # None when testing an external system
+
+    def client(self, worker: str) -> httpx.Client:
+        return httpx.Client(base_url=self.urls[worker], timeout=30)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    if all(os.environ.get(v) for v in ENV_URLS.values()):
+        yield System({k: os.environ[v].rstrip("/") for k, v in ENV_URLS.items()}, None)
+        return
+    state_dir = tmp_path_factory.mktemp("rs1-state")
+    stack = LocalStack(
+        state_dir=state_dir,
+        ports={name: free_port() for name in ENV_URLS},
+        log_path=state_dir / "host.log",
+    )
+    stack.start(timeout=120)
+    try:
+        yield System(stack.urls, state_dir)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def device_api(system: System) -> Iterator[httpx.Client]:
+    with system.client("device_api") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def ota(system: System) -> Iterator[httpx.Client]:
+    with system.client("ota") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def telemetry(system: System) -> Iterator[httpx.Client]:
+    with system.client("telemetry") as client:
+        yield client

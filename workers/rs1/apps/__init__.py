@@ -1,0 +1,1 @@
+"""One App (router + handlers) per Worker."""

@@ -1,0 +1,54 @@
+"""The request wrapper shared by every Worker: routing, error shape, request ids, 500s."""
+
+import re
+import secrets
+import traceback
+from typing import Any
+
+from rs1.http.errors import ApiError, error_body
+from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.http.router import Router
+from rs1.logs import log_event
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_for(headers: dict[str, str]) -> str:
+    """Reuse a caller's well-formed X-Request-Id (EMQX traces, retries), else make one."""
+    given = headers.get("x-request-id", "")
+    return given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+
+
+def error_response(err: ApiError, request_id: str) -> ApiResponse:
+    body = error_body(err.code, err.message, request_id, err.details)
+    return json_response(body, err.status, err.headers)
+
+
+class App:
+    def __init__(self, worker: str, router: Router) -> None:
+        self.worker = worker
+        self.router = router
+
+    async def handle(self, request: ApiRequest, services: Any) -> ApiResponse:
+        try:
+            handler, params = self.router.resolve(request.method, request.path)
+            response = await handler(request, services, **params)
+        except ApiError as err:
+            response = error_response(err, request.request_id)
+        except Exception as exc:  # noqa: BLE001 — the last net: log it, never leak a traceback
+            log_event(
+                "error",
+                "unhandled_exception",
+                worker=self.worker,
+                request_id=request.request_id,
+                method=request.method,
+                path=request.path,
+                exception=repr(exc),
+                traceback=traceback.format_exc(),
+            )
+            err = ApiError(500, "internal_error", "An internal error occurred.")
+            response = error_response(err, request.request_id)
+        response.headers["x-request-id"] = request.request_id
+        if request.method == "HEAD":
+            response.body, response.stream = b"", None
+        return response

@@ -1,0 +1,47 @@
+"""The one error shape every Worker answers with."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error that reaches the client as JSON `{"error","message","request_id","timestamp"}`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+        self.details = details
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def error_body(code: str, message: str, request_id: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "error": code,
+        "message": message,
+        "request_id": request_id,
+        "timestamp": utc_now_iso(),
+    }
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def bad_request(message: str, details: Any = None) -> ApiError:
+    return ApiError(400, "bad_request", message, details=details)
+
+
+def not_found(message: str = "Not found.") -> ApiError:
+    return ApiError(404, "not_found", message)

@@ -1,0 +1,1 @@
+"""Adapters to the Workers runtime. Only this package imports `workers`/`js`."""

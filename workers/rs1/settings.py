@@ -1,0 +1,38 @@
+"""Typed view of a Worker's vars and secrets (wrangler.toml [vars], `wrangler secret put`)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+SECRET_NAMES = ("EMQX_API_KEY", "SIGNING_KEY", "WEBHOOK_SECRET", "JWT_SECRET")
+
+
+def _read(env: Any, name: str, default: str = "") -> str:
+    value = getattr(env, name, None)
+    return default if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    emqx_host: str = "mqtt.optic.works"
+    # EMQX's HTTP API base; production default is EMQX's dashboard/API listener on EMQX_HOST.
+    emqx_api_url: str = ""
+    signed_url_expiry: int = 900
+    emqx_api_key: str = ""
+    signing_key: str = ""
+    webhook_secret: str = ""
+    jwt_secret: str = ""
+
+    @classmethod
+    def from_env(cls, env: Any) -> "Settings":
+        host = _read(env, "EMQX_HOST", cls.emqx_host)
+        return cls(
+            environment=_read(env, "ENVIRONMENT", cls.environment),
+            emqx_host=host,
+            emqx_api_url=_read(env, "EMQX_API_URL", f"https://{host}:18083").rstrip("/"),
+            signed_url_expiry=int(_read(env, "SIGNED_URL_EXPIRY", "900")),
+            emqx_api_key=_read(env, "EMQX_API_KEY"),
+            signing_key=_read(env, "SIGNING_KEY"),
+            webhook_secret=_read(env, "WEBHOOK_SECRET"),
+            jwt_secret=_read(env, "JWT_SECRET"),
+        )

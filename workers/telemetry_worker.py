@@ -1,0 +1,14 @@
+"""rs1-telemetry entry point (thin: parse, call the domain, answer)."""
+
+from workers import WorkerEntrypoint
+
+from rs1.apps.telemetry import app, run_cron
+from rs1.platform.cloudflare import make_services, serve
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        return await serve(app, request, self.env, self.ctx)
+
+    async def scheduled(self, controller, env, ctx):
+        await run_cron(controller.cron, controller.scheduledTime, make_services(self.env, ctx))
