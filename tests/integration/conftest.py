@@ -7,6 +7,7 @@ killed at the end.
 """
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpers import random_mac
+from rs1.identity.tokens import mint_token
+from rs1tools.devvars import secret
 from rs1tools.localstack import LocalStack, free_port
 
 ENV_URLS = {
@@ -72,3 +76,32 @@ def ota(system: System) -> Iterator[httpx.Client]:
 def telemetry(system: System) -> Iterator[httpx.Client]:
     with system.client("telemetry") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def admin(system: System) -> Iterator[httpx.Client]:
+    """The device API with an admin bearer token (JWT_SECRET from env or .dev.vars)."""
+    token = mint_token(secret("JWT_SECRET"), "integration-tests", "admin", time.time(), 7200)
+    with system.client("device_api") as client:
+        client.headers["authorization"] = f"Bearer {token}"
+        yield client
+
+
+@pytest.fixture(scope="session")
+def webhook(system: System) -> Iterator[httpx.Client]:
+    """rs1-telemetry as EMQX calls it: with the X-Webhook-Secret header."""
+    with system.client("telemetry") as client:
+        client.headers["x-webhook-secret"] = secret("WEBHOOK_SECRET")
+        yield client
+
+
+@pytest.fixture
+def enroll(admin: httpx.Client):
+    """Enrol a fresh device; returns the API's answer (device_id, device_secret, ...)."""
+
+    def _enroll(mac: str | None = None) -> dict:
+        response = admin.post("/admin/devices", json={"mac_address": mac or random_mac()})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return _enroll

@@ -1,29 +1,35 @@
 """Unit-test fixtures: the runtime-free app over CPython stand-ins for D1/KV/R2."""
 
-from pathlib import Path
-
 import pytest
 
+from helpers import Clock, fresh_db
 from rs1.services import Services
 from rs1.settings import Settings
 from rs1.storage.memory import MemoryBlobs, MemoryKv
 from rs1.storage.sqlite import SqliteDatabase
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-
 
 @pytest.fixture
 def db() -> SqliteDatabase:
-    database = SqliteDatabase()
-    database.apply_migrations(MIGRATIONS)
-    return database
+    return fresh_db()
 
 
 @pytest.fixture
-def services(db: SqliteDatabase) -> Services:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def services(db: SqliteDatabase, clock: Clock) -> Services:
+    settings = Settings(
+        webhook_secret="test-webhook-secret",
+        jwt_secret="test-jwt-secret-0123456789abcdef0123",
+        device_master_key="test-master-key",
+    )
     return Services(
-        settings=Settings(webhook_secret="test-webhook-secret", jwt_secret="test-jwt-secret"),
+        settings=settings,
         db=db,
-        kv={"SESSIONS": MemoryKv()},
+        kv={"SESSIONS": MemoryKv(clock), "RS1_RATE_LIMITS": MemoryKv(clock)},
         blobs={"R2": MemoryBlobs()},
+        clock=clock,
     )

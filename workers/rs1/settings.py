@@ -3,7 +3,13 @@
 from dataclasses import dataclass
 from typing import Any
 
-SECRET_NAMES = ("EMQX_API_KEY", "SIGNING_KEY", "WEBHOOK_SECRET", "JWT_SECRET")
+SECRET_NAMES = (
+    "EMQX_API_KEY",
+    "SIGNING_KEY",
+    "WEBHOOK_SECRET",
+    "JWT_SECRET",
+    "DEVICE_MASTER_KEY",
+)
 
 
 def _read(env: Any, name: str, default: str = "") -> str:
@@ -22,6 +28,7 @@ class Settings:
     signing_key: str = ""
     webhook_secret: str = ""
     jwt_secret: str = ""
+    device_master_key: str = ""
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -35,4 +42,5 @@ class Settings:
             signing_key=_read(env, "SIGNING_KEY"),
             webhook_secret=_read(env, "WEBHOOK_SECRET"),
             jwt_secret=_read(env, "JWT_SECRET"),
+            device_master_key=_read(env, "DEVICE_MASTER_KEY"),
         )

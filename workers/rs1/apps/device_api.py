@@ -1,5 +1,6 @@
 """rs1-device-api: the zone editor's device API (/api/*) and the ops admin API (/admin/*)."""
 
+from rs1.admin import devices as admin_devices
 from rs1.health import health_handler
 from rs1.http.app import App
 from rs1.http.router import Router
@@ -12,6 +13,11 @@ def build_app() -> App:
     health = health_handler(WORKER)
     router.add("GET", "/health", health)
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
+    router.add("POST", "/admin/devices", admin_devices.enroll_device)
+    router.add("POST", "/admin/devices:batch", admin_devices.enroll_batch)
+    router.add("GET", "/admin/devices/{device_id}", admin_devices.get_device)
+    router.add("POST", "/admin/devices/{device_id}/revoke", admin_devices.revoke_device)
+    router.add("POST", "/admin/devices/{device_id}/enable", admin_devices.enable_device)
     return App(WORKER, router)
 
 

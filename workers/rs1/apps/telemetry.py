@@ -4,6 +4,7 @@ from rs1.health import health_handler
 from rs1.http.app import App
 from rs1.http.router import Router
 from rs1.services import Services
+from rs1.webhooks import access, presence
 
 WORKER = "rs1-telemetry"
 
@@ -13,6 +14,11 @@ def build_app() -> App:
     health = health_handler(WORKER)
     router.add("GET", "/health", health)
     router.add("GET", "/webhook/health", health)  # production routes only /webhook/*
+    router.add("POST", "/webhook/mqtt-auth", access.mqtt_auth)
+    router.add("POST", "/webhook/mqtt-acl", access.mqtt_acl)
+    router.add("POST", "/webhook/device-state", presence.device_state)
+    router.add("POST", "/webhook/device-connected", presence.device_connected)
+    router.add("POST", "/webhook/device-offline", presence.device_offline)
     return App(WORKER, router)
 
 

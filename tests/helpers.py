@@ -1,0 +1,29 @@
+"""Helpers shared by unit tests (importable as `helpers`; pytest puts tests/ on sys.path)."""
+
+import os
+from pathlib import Path
+
+from rs1.storage.sqlite import SqliteDatabase
+
+ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = ROOT / "migrations"
+NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18) for clock-dependent tests
+
+
+class Clock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fresh_db() -> SqliteDatabase:
+    database = SqliteDatabase()
+    database.apply_migrations(MIGRATIONS)
+    return database
+
+
+def random_mac() -> str:
+    """A random locally administered MAC (integration tests share one database)."""
+    return "02:" + ":".join(f"{b:02X}" for b in os.urandom(5))

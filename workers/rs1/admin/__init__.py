@@ -1,0 +1,1 @@
+"""The ops admin API on rs1-device-api (/admin/*)."""

@@ -1,0 +1,1 @@
+"""The device registry: rows in `devices`, enrolment, status, presence."""

@@ -1,0 +1,120 @@
+"""SQL for the device registry (D1). Values in and out are plain Python."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rs1.devices.presence import PresenceEvent, counts_as_offline
+from rs1.storage.database import Database, Row, Statement
+
+ACTIVE, REVOKED = "active", "revoked"
+DEVICE_COLUMNS = (
+    "device_id, mac_address, model, firmware_version, last_seen, online, config_version, "
+    "status, key_generation, created_at"
+)
+
+
+def iso_ms(at_ms: int) -> str:
+    """Unix ms → the ISO-8601 UTC text the registry stores (sorts lexicographically)."""
+    moment = datetime.fromtimestamp(at_ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def public_device(row: Row) -> dict[str, Any]:
+    return {**row, "online": bool(row["online"])}
+
+
+async def get_device(db: Database, device_id: str) -> Row | None:
+    return await db.first(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = ?", device_id)
+
+
+async def get_status(db: Database, device_id: str) -> tuple[str, int] | None:
+    row = await db.first(
+        "SELECT status, key_generation FROM devices WHERE device_id = ?", device_id
+    )
+    return None if row is None else (row["status"], int(row["key_generation"]))
+
+
+async def existing_macs(db: Database, macs: Sequence[str]) -> dict[str, Row]:
+    """MAC → (device_id, key_generation) for MACs already enrolled; chunked for D1's limits."""
+    found: dict[str, Row] = {}
+    for start in range(0, len(macs), 90):
+        chunk = macs[start : start + 90]
+        marks = ",".join("?" * len(chunk))
+        rows = await db.all(
+            "SELECT mac_address, device_id, key_generation FROM devices "
+            f"WHERE mac_address IN ({marks})",
+            *chunk,
+        )
+        found.update({r["mac_address"]: r for r in rows})
+    return found
+
+
+def insert_devices(devices: Sequence[tuple[str, str, str | None]]) -> list[Statement]:
+    """Multi-row INSERTs of (device_id, mac, model), 25 rows each (D1 binds ≤ 100 params)."""
+    statements = []
+    for start in range(0, len(devices), 25):
+        chunk = devices[start : start + 25]
+        values = ",".join("(?, ?, ?, 1)" for _ in chunk)
+        params = tuple(v for row in chunk for v in row)
+        statements.append(
+            Statement(
+                "INSERT INTO devices (device_id, mac_address, model, key_generation) "
+                f"VALUES {values}",
+                params,
+            )
+        )
+    return statements
+
+
+def rotate_key(device_id: str, model: str | None) -> Statement:
+    return Statement(
+        "UPDATE devices SET key_generation = key_generation + 1, "
+        "model = COALESCE(?, model) WHERE device_id = ?",
+        (model, device_id),
+    )
+
+
+async def set_status(db: Database, device_id: str, status: str, at: str) -> bool:
+    result = await db.run(
+        "UPDATE devices SET status = ?, status_changed_at = ? WHERE device_id = ?",
+        status,
+        at,
+        device_id,
+    )
+    return result.changes > 0
+
+
+def presence_statement(device_id: str, event: PresenceEvent) -> Statement:
+    """One UPDATE applying the max-register rule of rs1.devices.presence (old values on the
+    right-hand side, as SQL UPDATE evaluates them)."""
+    seen = iso_ms(event.at_ms)
+    if event.kind == "connected":
+        return Statement(
+            "UPDATE devices SET presence_connected_at = MAX(presence_connected_at, ?1), "
+            "online = MAX(presence_connected_at, ?1) > presence_disconnected_at, "
+            "last_seen = MAX(COALESCE(last_seen, ''), ?2) WHERE device_id = ?3",
+            (event.at_ms, seen, device_id),
+        )
+    if counts_as_offline(event):
+        return Statement(
+            "UPDATE devices SET presence_disconnected_at = MAX(presence_disconnected_at, ?1), "
+            "online = presence_connected_at > MAX(presence_disconnected_at, ?1), "
+            "last_seen = MAX(COALESCE(last_seen, ''), ?2) WHERE device_id = ?3",
+            (event.at_ms, seen, device_id),
+        )
+    return Statement(
+        "UPDATE devices SET last_seen = MAX(COALESCE(last_seen, ''), ?1) WHERE device_id = ?2",
+        (seen, device_id),
+    )
+
+
+def state_statement(device_id: str, firmware_version: str | None, at_ms: int) -> Statement:
+    """A `state` message: firmware version from the newest message wins; last_seen advances."""
+    seen = iso_ms(at_ms)
+    return Statement(
+        "UPDATE devices SET firmware_version = CASE WHEN ?1 IS NOT NULL "
+        "AND ?2 >= COALESCE(last_seen, '') THEN ?1 ELSE firmware_version END, "
+        "last_seen = MAX(COALESCE(last_seen, ''), ?2) WHERE device_id = ?3",
+        (firmware_version, seen, device_id),
+    )

@@ -1,0 +1,1 @@
+"""Device identity: MAC → device id, key derivation, hourly MQTT passwords, bearer tokens."""

@@ -1,0 +1,1 @@
+"""MQTT: the topic namespace, the device topic policy, EMQX webhook bodies."""

@@ -1,0 +1,68 @@
+"""MQTT authentication and authorization decisions for EMQX's HTTP authn/authz webhooks."""
+
+from rs1.devices import store
+from rs1.identity.device_id import is_device_id
+from rs1.identity.keys import derive_device_secret, verify_mqtt_password
+from rs1.mqtt import auth_limits
+from rs1.mqtt.acl import Decision, authorize
+from rs1.mqtt.webhook_models import AclRequest, AuthRequest
+from rs1.security_log import ACL_VIOLATION, AUTH_FAILURE_REPEATED, record_security_event
+from rs1.services import Services
+
+MAX_PEERHOST = 64
+PASSWORD_LENGTH = 64
+
+
+def _well_formed(body: AuthRequest) -> bool:
+    fields = (body.username, body.password, body.clientid, body.peerhost)
+    if not all(f.isascii() and f.isprintable() for f in fields):
+        return False
+    return (
+        is_device_id(body.username)
+        and body.clientid == body.username
+        and len(body.password) == PASSWORD_LENGTH
+        and len(body.peerhost) <= MAX_PEERHOST
+    )
+
+
+async def _credentials_ok(body: AuthRequest, svc: Services) -> bool:
+    if not _well_formed(body):
+        return False
+    found = await store.get_status(svc.db, body.username)
+    if found is None or found[0] != store.ACTIVE:
+        return False
+    secret = derive_device_secret(svc.settings.device_master_key, body.username, found[1])
+    return verify_mqtt_password(secret, body.username, body.password, svc.clock())
+
+
+async def authenticate(body: AuthRequest, svc: Services) -> bool:
+    """True to allow. Failures are counted per peer; a peer over the limit is denied fast."""
+    kv = svc.kv["RS1_RATE_LIMITS"]
+    now = svc.clock()
+    peer = body.peerhost[:MAX_PEERHOST] or "unknown"
+    window = await auth_limits.current_window(kv, peer, now)
+    if not window.blocked and await _credentials_ok(body, svc):
+        return True
+    count = await auth_limits.record_failure(kv, peer, window, now)
+    if count == auth_limits.THRESHOLD + 1:
+        details = {"peerhost": peer, "failures": count, "window_s": auth_limits.WINDOW_S}
+        await record_security_event(svc.db, AUTH_FAILURE_REPEATED, details, peer)
+    return False
+
+
+async def authorize_request(body: AclRequest, svc: Services) -> Decision:
+    decision = authorize(body.username, body.clientid, body.action, body.topic)
+    if decision.allowed:
+        found = await store.get_status(svc.db, body.username)
+        if found is None or found[0] != store.ACTIVE:
+            decision = Decision(False, "device unknown or revoked")
+    if not decision.allowed:
+        details = {
+            "username": body.username[:64],
+            "clientid": body.clientid[:64],
+            "action": body.action[:16],
+            "topic": body.topic[:256],
+            "reason": decision.reason,
+        }
+        await record_security_event(svc.db, ACL_VIOLATION, details)
+    return decision

@@ -1,0 +1,25 @@
+"""security_log writes (infrastructure spec 11.3 event types)."""
+
+import json
+from typing import Any
+
+from rs1.http.errors import utc_now_iso
+from rs1.storage.database import Database
+
+AUTH_FAILURE_REPEATED = "auth_failure_repeated"
+ACL_VIOLATION = "acl_violation"
+RATE_LIMIT_EXCEEDED = "rate_limit_exceeded"
+ADMIN_API_ACCESS = "admin_api_access"
+WEBHOOK_SECRET_INVALID = "webhook_secret_invalid"  # noqa: S105 — an event name
+
+
+async def record_security_event(
+    db: Database, event_type: str, details: dict[str, Any], ip: str = ""
+) -> None:
+    await db.run(
+        "INSERT INTO security_log (event_type, details, ip, timestamp) VALUES (?, ?, ?, ?)",
+        event_type,
+        json.dumps(details, sort_keys=True, default=str),
+        ip[:64],
+        utc_now_iso(),
+    )

@@ -1,0 +1,1 @@
+"""rs1-telemetry's EMQX webhooks."""
