@@ -1,22 +1,41 @@
 // Binding objects handed to the Python Workers. Class names match workerd's (D1Database,
 // KvNamespace, R2Bucket, ...) because the Python SDK recognises bindings by constructor name.
-// Every call is one asynchronous fetch to the bridge Worker inside Miniflare.
+// Every call is one asynchronous HTTP request to the bridge Worker inside Miniflare, over a
+// keep-alive undici pool straight to workerd's socket (Miniflare's dispatchFetch costs ~1.5 ms
+// of Node CPU per call; the pool a fraction of that).
+import { Readable } from "node:stream";
+import { Pool } from "undici";
 import { decode, encode } from "./wire.mjs";
 
 class Bridge {
-  constructor(mf) {
-    this.mf = mf;
+  constructor(url) {
+    this.pool = new Pool(url, { connections: 64, pipelining: 1 });
+  }
+
+  async fetch(path, headers, body) {
+    const res = await this.pool.request({ path, method: "POST", headers, body });
+    return new Response(res.statusCode === 204 ? null : Readable.toWeb(res.body), {
+      status: res.statusCode,
+      headers: Object.entries(res.headers).flatMap(([k, v]) =>
+        Array.isArray(v) ? v.map((x) => [k, x]) : [[k, String(v)]],
+      ),
+    });
   }
 
   async call(kind, binding, payload) {
-    const res = await this.mf.dispatchFetch(`http://bridge/${kind}/${binding}`, {
+    const res = await this.pool.request({
+      path: `/${kind}/${binding}`,
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(encode(payload)),
     });
-    const body = decode(await res.json());
-    if (res.status !== 200) throw new Error(body.error);
+    const body = decode(await res.body.json());
+    if (res.statusCode !== 200) throw new Error(body.error);
     return body;
+  }
+
+  close() {
+    return this.pool.close();
   }
 }
 
@@ -195,15 +214,15 @@ export class R2Bucket {
     this.binding = binding;
   }
   async request(op, key, options, body) {
-    return this.bridge.mf.dispatchFetch(`http://bridge/r2/${this.binding}`, {
-      method: "POST",
-      headers: {
+    return this.bridge.fetch(
+      `/r2/${this.binding}`,
+      {
         "x-r2-op": op,
-        "x-r2-key": key ?? "",
+        "x-r2-key": encodeURIComponent(key ?? ""),
         "x-r2-options": JSON.stringify(options || {}),
       },
       body,
-    });
+    );
   }
   async json(res) {
     const body = await res.json();

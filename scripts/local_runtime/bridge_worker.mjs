@@ -59,7 +59,7 @@ function describe(obj) {
 
 async function r2(bucket, req) {
   const op = req.headers.get("x-r2-op");
-  const key = req.headers.get("x-r2-key");
+  const key = decodeURIComponent(req.headers.get("x-r2-key") || "");
   const options = JSON.parse(req.headers.get("x-r2-options") || "{}");
   switch (op) {
     case "put": {

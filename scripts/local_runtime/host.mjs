@@ -197,7 +197,7 @@ async function main() {
   const started = Date.now();
   const workers = WORKERS.map(describeWorker);
   const [mf, { dispatcher }] = await Promise.all([startMiniflare(workers), startPyodide()]);
-  const bridge = new Bridge(mf);
+  const bridge = new Bridge(await mf.ready);
   for (const w of workers) dispatcher.load(w.module);
   const servers = [];
   for (const w of workers) {

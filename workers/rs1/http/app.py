@@ -9,6 +9,7 @@ from rs1.http.errors import ApiError, error_body
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.router import Router
 from rs1.logs import log_event
+from rs1.storage.database import StorageError
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -19,9 +20,11 @@ def request_id_for(headers: dict[str, str]) -> str:
     return given if _REQUEST_ID.match(given) else secrets.token_hex(8)
 
 
-def error_response(err: ApiError, request_id: str) -> ApiResponse:
+def error_response(
+    err: ApiError, request_id: str, headers: dict[str, str] | None = None
+) -> ApiResponse:
     body = error_body(err.code, err.message, request_id, err.details)
-    return json_response(body, err.status, err.headers)
+    return json_response(body, err.status, {**err.headers, **(headers or {})})
 
 
 class App:
@@ -35,6 +38,18 @@ class App:
             response = await handler(request, services, **params)
         except ApiError as err:
             response = error_response(err, request.request_id)
+        except StorageError as exc:
+            # Retryable by the caller (EMQX retries 5xx): never a 200 that lost data.
+            log_event(
+                "error",
+                "storage_error",
+                worker=self.worker,
+                request_id=request.request_id,
+                path=request.path,
+                exception=str(exc),
+            )
+            err = ApiError(503, "storage_unavailable", "Storage is unavailable; retry later.")
+            response = error_response(err, request.request_id, headers={"retry-after": "1"})
         except Exception as exc:  # noqa: BLE001 — the last net: log it, never leak a traceback
             log_event(
                 "error",

@@ -36,13 +36,15 @@ async def _credentials_ok(body: AuthRequest, svc: Services) -> bool:
 
 
 async def authenticate(body: AuthRequest, svc: Services) -> bool:
-    """True to allow. Failures are counted per peer; a peer over the limit is denied fast."""
+    """True to allow. Credentials are checked first, so the allow path costs one D1 read and
+    a device behind a noisy NAT is never locked out; failures are counted per peer in KV and
+    the (THRESHOLD+1)th in a window is logged as auth_failure_repeated."""
+    if await _credentials_ok(body, svc):
+        return True
     kv = svc.kv["RS1_RATE_LIMITS"]
     now = svc.clock()
     peer = body.peerhost[:MAX_PEERHOST] or "unknown"
     window = await auth_limits.current_window(kv, peer, now)
-    if not window.blocked and await _credentials_ok(body, svc):
-        return True
     count = await auth_limits.record_failure(kv, peer, window, now)
     if count == auth_limits.THRESHOLD + 1:
         details = {"peerhost": peer, "failures": count, "window_s": auth_limits.WINDOW_S}

@@ -1,8 +1,9 @@
 """Failed MQTT logins per peer address, counted in KV RS1_RATE_LIMITS (10-minute window).
 
-More than THRESHOLD failures in the window: `auth_failure_repeated` is logged once and the
-peer is denied before any key work until the window ends. KV is eventually consistent, so
-counts are approximate across colos — good enough for a tripwire, not for a quota.
+More than THRESHOLD failures in the window: `auth_failure_repeated` is logged once per window.
+Wrong passwords keep being denied (a 256-bit HMAC cannot be guessed online); correct ones are
+still allowed, so devices sharing a NAT with a broken one are not locked out. KV is eventually
+consistent, so counts are approximate across colos — a tripwire, not a quota.
 """
 
 import json
@@ -21,10 +22,6 @@ class FailureWindow:
 
     def expired(self, now: float) -> bool:
         return now - self.started >= WINDOW_S
-
-    @property
-    def blocked(self) -> bool:
-        return self.count > THRESHOLD
 
 
 def _key(peerhost: str) -> str:
