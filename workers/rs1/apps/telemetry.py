@@ -4,7 +4,8 @@ from rs1.health import health_handler
 from rs1.http.app import App
 from rs1.http.router import Router
 from rs1.services import Services
-from rs1.webhooks import access, presence
+from rs1.telemetry.jobs import run_hourly
+from rs1.webhooks import access, presence, telemetry
 
 WORKER = "rs1-telemetry"
 
@@ -19,12 +20,17 @@ def build_app() -> App:
     router.add("POST", "/webhook/device-state", presence.device_state)
     router.add("POST", "/webhook/device-connected", presence.device_connected)
     router.add("POST", "/webhook/device-offline", presence.device_offline)
+    router.add("POST", "/webhook/telemetry", telemetry.telemetry)
     return App(WORKER, router)
 
 
+HOURLY = "0 * * * *"
+
+
 async def run_cron(cron: str, scheduled_ms: float, svc: Services) -> None:
-    """Scheduled jobs by cron expression; later issues add aggregation, archives, backups."""
-    return None
+    """Scheduled jobs by cron expression (wrangler.telemetry.toml [triggers])."""
+    if cron == HOURLY:
+        await run_hourly(svc, int(scheduled_ms))
 
 
 app = build_app()

@@ -1,0 +1,1 @@
+"""Telemetry: exactly-once ingestion, hourly rollups, hourly archives, retention."""

@@ -1,0 +1,165 @@
+"""Turn EMQX telemetry envelopes into raw rows and the statements that store them.
+
+Pure: validation and row building run on CPython in tests; `statements` is the SQL.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from rs1.devices.store import iso_ms
+from rs1.http.validation import validation_details
+from rs1.identity.device_id import is_device_id
+from rs1.mqtt.payloads import TELEMETRY_KINDS
+from rs1.mqtt.topics import ROOT, TELEMETRY
+from rs1.mqtt.webhook_models import PublishEnvelope
+from rs1.storage.database import Statement
+
+HOUR_MS = 3_600_000
+ROWS_PER_INSERT = 12  # 8 params a row: D1 binds at most 100 per statement
+
+
+@dataclass(frozen=True)
+class RawRow:
+    device_id: str
+    message_id: str
+    kind: str
+    topic: str
+    ts: int
+    received_at: int
+    payload: str
+
+    @property
+    def hour(self) -> int:
+        return self.received_at // HOUR_MS
+
+    def as_record(self) -> dict[str, Any]:
+        """The archived form: one JSON object per line, payload embedded as JSON."""
+        return {
+            "device_id": self.device_id,
+            "message_id": self.message_id,
+            "kind": self.kind,
+            "topic": self.topic,
+            "ts": self.ts,
+            "received_at": self.received_at,
+            "payload": json.loads(self.payload),
+        }
+
+
+class Rejected(Exception):
+    """An envelope that must not be stored; `status` says how to answer it."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def parse_envelope(data: Any) -> PublishEnvelope:
+    if not isinstance(data, dict):
+        raise Rejected(400, "invalid_envelope", "Each envelope must be a JSON object.")
+    try:
+        return PublishEnvelope.model_validate(data)
+    except ValidationError as exc:
+        details = validation_details(exc)
+        msg = f"Invalid envelope at '{details[0]['path']}': {details[0]['message']}."
+        raise Rejected(400, "invalid_envelope", msg, details) from None
+
+
+def _topic_kind(envelope: PublishEnvelope) -> tuple[str, str]:
+    levels = envelope.topic.split("/")
+    if len(levels) < 4 or levels[0] != ROOT or levels[2] != TELEMETRY or "" in levels[3:]:
+        raise Rejected(400, "invalid_topic", f"Not a telemetry topic: {envelope.topic!r}.")
+    device_id = levels[1]
+    if not is_device_id(device_id):
+        raise Rejected(400, "invalid_topic", f"Topic {envelope.topic!r} names no device.")
+    if device_id != envelope.username or device_id != envelope.clientid:
+        raise Rejected(403, "topic_mismatch", "The topic's device is not the publisher.")
+    return device_id, "/".join(levels[3:])
+
+
+def _payload(envelope: PublishEnvelope, kind: str) -> dict[str, Any]:
+    try:
+        data = json.loads(envelope.payload)
+    except ValueError as exc:
+        raise Rejected(400, "invalid_payload", f"The payload is not JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise Rejected(400, "invalid_payload", "The payload must be a JSON object.")
+    model: type[BaseModel] | None = TELEMETRY_KINDS.get(kind)
+    if model is not None:
+        try:
+            model.model_validate(data)
+        except ValidationError as exc:
+            details = validation_details(exc)
+            msg = f"Invalid {kind} payload at '{details[0]['path']}': {details[0]['message']}."
+            raise Rejected(400, "invalid_payload", msg, details) from None
+    return data
+
+
+def to_row(envelope: PublishEnvelope) -> RawRow:
+    device_id, kind = _topic_kind(envelope)
+    data = _payload(envelope, kind)
+    message_id = data.get("message_id") or envelope.id
+    if not isinstance(message_id, str) or not message_id or len(message_id) > 64:
+        raise Rejected(400, "invalid_payload", "No usable message_id (payload or envelope id).")
+    received_at = envelope.publish_received_at or envelope.timestamp
+    ts = data.get("ts") if isinstance(data.get("ts"), int) else received_at
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return RawRow(device_id, message_id, kind, envelope.topic, ts, received_at, payload)
+
+
+def _insert(rows: Sequence[RawRow]) -> Statement:
+    values = ",".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+    params = tuple(
+        v
+        for r in rows
+        for v in (
+            r.device_id,
+            r.message_id,
+            r.kind,
+            r.topic,
+            r.ts,
+            r.received_at,
+            r.hour,
+            r.payload,
+        )
+    )
+    # The earliest (received_at, payload) wins: commutative, so order never matters.
+    return Statement(
+        "INSERT INTO telemetry_raw "
+        "(device_id, message_id, kind, topic, ts, received_at, hour, payload) "
+        f"VALUES {values} ON CONFLICT (device_id, message_id) DO UPDATE SET "
+        "kind = excluded.kind, topic = excluded.topic, ts = excluded.ts, "
+        "received_at = excluded.received_at, hour = excluded.hour, payload = excluded.payload "
+        "WHERE (excluded.received_at, excluded.payload) < "
+        "(telemetry_raw.received_at, telemetry_raw.payload)",
+        params,
+    )
+
+
+def statements(rows: Sequence[RawRow]) -> list[Statement]:
+    """Raw inserts, dirty markers per (device, hour), last_seen per device — one batch."""
+    out = [_insert(rows[i : i + ROWS_PER_INSERT]) for i in range(0, len(rows), ROWS_PER_INSERT)]
+    for device_id, hour in sorted({(r.device_id, r.hour) for r in rows}):
+        out.append(
+            Statement(
+                "INSERT INTO telemetry_dirty (device_id, hour) VALUES (?, ?) "
+                "ON CONFLICT (device_id, hour) DO UPDATE SET gen = gen + 1",
+                (device_id, hour),
+            )
+        )
+    newest: dict[str, int] = {}
+    for r in rows:
+        newest[r.device_id] = max(newest.get(r.device_id, 0), r.received_at)
+    for device_id, at_ms in sorted(newest.items()):
+        out.append(_last_seen(device_id, at_ms))
+    return out
+
+
+def _last_seen(device_id: str, at_ms: int) -> Statement:
+    return Statement(
+        "UPDATE devices SET last_seen = MAX(COALESCE(last_seen, ''), ?) WHERE device_id = ?",
+        (iso_ms(at_ms), device_id),
+    )
