@@ -105,3 +105,11 @@ def enroll(admin: httpx.Client):
         return response.json()
 
     return _enroll
+
+
+@pytest.fixture(scope="module")
+def enroll_once(admin: httpx.Client) -> str:
+    """One enrolled device per test module (for property tests that run many examples)."""
+    response = admin.post("/admin/devices", json={"mac_address": random_mac()})
+    assert response.status_code == 201, response.text
+    return response.json()["device_id"]

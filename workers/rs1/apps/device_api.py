@@ -1,6 +1,7 @@
 """rs1-device-api: the zone editor's device API (/api/*) and the ops admin API (/admin/*)."""
 
 from rs1.admin import devices as admin_devices
+from rs1.api import telemetry as api_telemetry
 from rs1.health import health_handler
 from rs1.http.app import App
 from rs1.http.router import Router
@@ -13,6 +14,7 @@ def build_app() -> App:
     health = health_handler(WORKER)
     router.add("GET", "/health", health)
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
+    router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
     router.add("POST", "/admin/devices", admin_devices.enroll_device)
     router.add("POST", "/admin/devices:batch", admin_devices.enroll_batch)
     router.add("GET", "/admin/devices/{device_id}", admin_devices.get_device)

@@ -12,6 +12,7 @@ class ApiError(Exception):
         status: int,
         code: str,
         message: str,
+        *,
         headers: dict[str, str] | None = None,
         details: Any = None,
     ) -> None:

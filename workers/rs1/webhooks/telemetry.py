@@ -53,7 +53,7 @@ async def telemetry(request: ApiRequest, svc: Services) -> ApiResponse:
     if rejected and (not batched or not rows):
         index, err = rejected[0]
         where = f"envelope {index}: " if batched else ""
-        raise ApiError(err.status, err.code, where + err.message, err.details)
+        raise ApiError(err.status, err.code, where + err.message, details=err.details)
     await svc.db.batch(statements(rows))
     listed = [{"index": i, "error": e.code, "message": e.message} for i, e in rejected]
     return json_response({"accepted": len(rows), "rejected": listed})

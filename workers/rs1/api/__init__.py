@@ -1,0 +1,1 @@
+"""The user-facing device API (/api/*) used by the zone editor."""

@@ -1,0 +1,104 @@
+"""GET /api/devices/{id}/telemetry?from=&to=&resolution=raw|hour&limit=&cursor=
+
+Owners (and viewers, and admins) read a device's telemetry: raw rows from the hot table
+(7 days) or hourly rollups. Times are unix ms; pages follow `next_cursor`.
+"""
+
+import base64
+import json
+from typing import Any
+
+from rs1.api.auth import require_device
+from rs1.http.errors import bad_request
+from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.services import Services
+from rs1.telemetry.ingest import HOUR_MS
+
+MAX_LIMIT = 1_000
+
+
+def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be an integer.") from None
+    if not low <= value <= high:
+        raise bad_request(f"'{name}' must be between {low} and {high}.")
+    return value
+
+
+def _cursor(raw: str) -> tuple[int, str]:
+    try:
+        at, key = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        return int(at), str(key)
+    except (ValueError, TypeError):
+        raise bad_request("'cursor' is not a cursor this API returned.") from None
+
+
+def _encode_cursor(at: int, key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at, key]).encode()).decode()
+
+
+async def _raw(svc: Services, device_id: str, start: int, end: int, limit: int, after) -> list:
+    rows = await svc.db.all(
+        "SELECT message_id, kind, topic, ts, received_at, payload FROM telemetry_raw "
+        "WHERE device_id = ? AND received_at >= ? AND received_at < ? "
+        "AND (received_at, message_id) > (?, ?) ORDER BY received_at, message_id LIMIT ?",
+        device_id,
+        start,
+        end,
+        *after,
+        limit,
+    )
+    return [{**r, "payload": json.loads(r["payload"])} for r in rows]
+
+
+async def _hourly(svc: Services, device_id: str, start: int, end: int, limit: int, after) -> list:
+    rows = await svc.db.all(
+        "SELECT hour, message_count, max_target_count, occupancy_json, metrics_json "
+        "FROM telemetry_hourly WHERE device_id = ? AND hour >= ? AND hour < ? AND hour > ? "
+        "ORDER BY hour LIMIT ?",
+        device_id,
+        start // HOUR_MS,
+        -(-end // HOUR_MS),
+        after[0],
+        limit,
+    )
+    return [
+        {
+            "hour_start": r["hour"] * HOUR_MS,
+            "message_count": r["message_count"],
+            "max_target_count": r["max_target_count"],
+            "occupancy": json.loads(r["occupancy_json"]),
+            "metrics": json.loads(r["metrics_json"]),
+        }
+        for r in rows
+    ]
+
+
+async def device_telemetry(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
+    await require_device(request, svc, device_id)
+    q = request.query
+    now = int(svc.clock() * 1000)
+    end = _int_param(q, "to", now + 1, 0, 10**13)
+    start = _int_param(q, "from", end - 24 * HOUR_MS, 0, 10**13)
+    limit = _int_param(q, "limit", 100, 1, MAX_LIMIT)
+    resolution = q.get("resolution", "raw")
+    if resolution not in ("raw", "hour"):
+        raise bad_request("'resolution' must be 'raw' or 'hour'.")
+    after = _cursor(q["cursor"]) if q.get("cursor") else (-1, "")
+    fetch = _raw if resolution == "raw" else _hourly
+    items: list[dict[str, Any]] = await fetch(svc, device_id, start, end, limit, after)
+    next_cursor = None
+    if len(items) == limit:
+        last = items[-1]
+        next_cursor = (
+            _encode_cursor(last["received_at"], last["message_id"])
+            if resolution == "raw"
+            else _encode_cursor(last["hour_start"] // HOUR_MS, "")
+        )
+    body = {"device_id": device_id, "resolution": resolution, "items": items}
+    return json_response({**body, "next_cursor": next_cursor})
