@@ -66,6 +66,36 @@ async def run_all(stack: LocalStack, devices: list[dict]) -> list[LoadResult]:
         body["topic"] = device_topic(me, "telemetry", "presence")
         return json_request("POST", "/webhook/mqtt-acl", body, hdr)
 
+    def telemetry(batch: int):
+        def make(i: int):
+            now = int(time.time() * 1000)
+            items = []
+            for j in range(batch):
+                d = devices[(i * batch + j) % len(devices)]["device_id"]
+                payload = {
+                    "message_id": f"b{batch}-{i}-{j}",
+                    "ts": now,
+                    "uptime_s": 1,
+                    "free_heap": 1,
+                    "rssi": -50,
+                    "radar_ok": True,
+                }
+                items.append(
+                    {
+                        "id": f"e{i}-{j}",
+                        "clientid": d,
+                        "username": d,
+                        "topic": device_topic(d, "telemetry", "health"),
+                        "payload": json.dumps(payload),
+                        "qos": 1,
+                        "timestamp": now,
+                        "publish_received_at": now,
+                    }
+                )
+            return json_request("POST", "/webhook/telemetry", items if batch > 1 else items[0], hdr)
+
+        return make
+
     results = [await run_load("GET /health (D1+KV+R2)", tel, health, CONCURRENCY, DURATION)]
     results.append(
         await run_load("POST /webhook/mqtt-auth (allow)", tel, auth, CONCURRENCY, DURATION)
@@ -73,7 +103,9 @@ async def run_all(stack: LocalStack, devices: list[dict]) -> list[LoadResult]:
     results.append(
         await run_load("POST /webhook/mqtt-acl (D1 read)", tel, acl, CONCURRENCY, DURATION)
     )
-    return results
+    single = await run_load("telemetry single (msg/s)", tel, telemetry(1), CONCURRENCY, DURATION)
+    batched = await run_load("telemetry batch x100 (req/s)", tel, telemetry(100), 8, DURATION)
+    return [*results, single, batched]
 
 
 def main() -> int:

@@ -29,6 +29,7 @@ class Settings:
     webhook_secret: str = ""
     jwt_secret: str = ""
     device_master_key: str = ""
+    alert_webhook_url: str = ""
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -43,4 +44,5 @@ class Settings:
             webhook_secret=_read(env, "WEBHOOK_SECRET"),
             jwt_secret=_read(env, "JWT_SECRET"),
             device_master_key=_read(env, "DEVICE_MASTER_KEY"),
+            alert_webhook_url=_read(env, "ALERT_WEBHOOK_URL"),
         )

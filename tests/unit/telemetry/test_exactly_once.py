@@ -142,10 +142,8 @@ def test_a_late_event_reaggregates_its_closed_hour() -> None:
         db.first("SELECT row_count, verified FROM telemetry_archives WHERE hour = ?", T0 // HOUR)
     )
     assert (
-        (archived["verified"] == 1
-        and archived["row_count"] == 12 // 3 * 3 // 3 + 3)
-        or archived["verified"] == 1
-    )
+        archived["verified"] == 1 and archived["row_count"] == 12 // 3 * 3 // 3 + 3
+    ) or archived["verified"] == 1
 
 
 def test_rerunning_the_job_changes_nothing() -> None:

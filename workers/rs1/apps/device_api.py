@@ -1,5 +1,6 @@
 """rs1-device-api: the zone editor's device API (/api/*) and the ops admin API (/admin/*)."""
 
+from rs1.admin import alerts as admin_alerts
 from rs1.admin import devices as admin_devices
 from rs1.api import telemetry as api_telemetry
 from rs1.health import health_handler
@@ -15,6 +16,7 @@ def build_app() -> App:
     router.add("GET", "/health", health)
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
     router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
+    router.add("GET", "/admin/alerts", admin_alerts.list_alerts)
     router.add("POST", "/admin/devices", admin_devices.enroll_device)
     router.add("POST", "/admin/devices:batch", admin_devices.enroll_batch)
     router.add("GET", "/admin/devices/{device_id}", admin_devices.get_device)

@@ -1,8 +1,11 @@
 """rs1-telemetry: EMQX webhooks (authn, authz, rule actions) and the scheduled jobs."""
 
+from rs1.backups.job import run_daily_backup
 from rs1.health import health_handler
 from rs1.http.app import App
 from rs1.http.router import Router
+from rs1.logs import log_event
+from rs1.monitoring.job import run_monitoring
 from rs1.services import Services
 from rs1.telemetry.jobs import run_hourly
 from rs1.webhooks import access, presence, telemetry
@@ -25,12 +28,20 @@ def build_app() -> App:
 
 
 HOURLY = "0 * * * *"
+EVERY_5_MINUTES = "*/5 * * * *"
+DAILY = "15 3 * * *"
 
 
 async def run_cron(cron: str, scheduled_ms: float, svc: Services) -> None:
     """Scheduled jobs by cron expression (wrangler.telemetry.toml [triggers])."""
     if cron == HOURLY:
         await run_hourly(svc, int(scheduled_ms))
+    elif cron == DAILY:
+        await run_daily_backup(svc, int(scheduled_ms))
+    elif cron == EVERY_5_MINUTES:
+        await run_monitoring(svc, int(scheduled_ms))
+    else:
+        log_event("warning", "unknown_cron", cron=cron)
 
 
 app = build_app()

@@ -9,6 +9,7 @@ from rs1.http.errors import ApiError, error_body
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.router import Router
 from rs1.logs import log_event
+from rs1.monitoring.api_stats import ApiStats
 from rs1.storage.database import StorageError
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -31,6 +32,7 @@ class App:
     def __init__(self, worker: str, router: Router) -> None:
         self.worker = worker
         self.router = router
+        self.stats = ApiStats(worker)
 
     async def handle(self, request: ApiRequest, services: Any) -> ApiResponse:
         try:
@@ -64,6 +66,14 @@ class App:
             err = ApiError(500, "internal_error", "An internal error occurred.")
             response = error_response(err, request.request_id)
         response.headers["x-request-id"] = request.request_id
+        self._count(response.status, services)
         if request.method == "HEAD":
             response.body, response.stream = b"", None
         return response
+
+    def _count(self, status: int, services: Any) -> None:
+        """Request/5xx counts for the API error-rate alert (flushed in the background)."""
+        if services is None or getattr(services, "db", None) is None:
+            return
+        self.stats.record(status, services.clock())
+        self.stats.flush_if_due(services.db, services.defer)

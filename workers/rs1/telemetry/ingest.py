@@ -20,6 +20,7 @@ from rs1.storage.database import Statement
 
 HOUR_MS = 3_600_000
 ROWS_PER_INSERT = 12  # 8 params a row: D1 binds at most 100 per statement
+PAIRS_PER_STATEMENT = 50  # 2 params a pair
 
 
 @dataclass(frozen=True)
@@ -139,27 +140,40 @@ def _insert(rows: Sequence[RawRow]) -> Statement:
     )
 
 
+def _mark_dirty(pairs: Sequence[tuple[str, int]]) -> Statement:
+    values = ",".join("(?, ?)" for _ in pairs)
+    return Statement(
+        f"INSERT INTO telemetry_dirty (device_id, hour) VALUES {values} "
+        "ON CONFLICT (device_id, hour) DO UPDATE SET gen = gen + 1",
+        tuple(v for pair in pairs for v in pair),
+    )
+
+
+def _last_seen(seen: Sequence[tuple[str, str]]) -> Statement:
+    values = ",".join("(?, ?)" for _ in seen)
+    return Statement(
+        f"WITH seen (device_id, at) AS (VALUES {values}) "
+        "UPDATE devices SET last_seen = MAX(COALESCE(last_seen, ''), "
+        "(SELECT at FROM seen WHERE seen.device_id = devices.device_id)) "
+        "WHERE device_id IN (SELECT device_id FROM seen)",
+        tuple(v for pair in seen for v in pair),
+    )
+
+
+def _chunks(items: Sequence, size: int) -> list[Sequence]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def statements(rows: Sequence[RawRow]) -> list[Statement]:
-    """Raw inserts, dirty markers per (device, hour), last_seen per device — one batch."""
-    out = [_insert(rows[i : i + ROWS_PER_INSERT]) for i in range(0, len(rows), ROWS_PER_INSERT)]
-    for device_id, hour in sorted({(r.device_id, r.hour) for r in rows}):
-        out.append(
-            Statement(
-                "INSERT INTO telemetry_dirty (device_id, hour) VALUES (?, ?) "
-                "ON CONFLICT (device_id, hour) DO UPDATE SET gen = gen + 1",
-                (device_id, hour),
-            )
-        )
+    """Raw inserts, dirty markers per (device, hour), last_seen per device: a few multi-row
+    statements for one D1 batch (statement count, not row count, is what costs)."""
+    dirty = sorted({(r.device_id, r.hour) for r in rows})
     newest: dict[str, int] = {}
     for r in rows:
         newest[r.device_id] = max(newest.get(r.device_id, 0), r.received_at)
-    for device_id, at_ms in sorted(newest.items()):
-        out.append(_last_seen(device_id, at_ms))
-    return out
-
-
-def _last_seen(device_id: str, at_ms: int) -> Statement:
-    return Statement(
-        "UPDATE devices SET last_seen = MAX(COALESCE(last_seen, ''), ?) WHERE device_id = ?",
-        (iso_ms(at_ms), device_id),
+    seen = [(device_id, iso_ms(at)) for device_id, at in sorted(newest.items())]
+    return (
+        [_insert(chunk) for chunk in _chunks(rows, ROWS_PER_INSERT)]
+        + [_mark_dirty(chunk) for chunk in _chunks(dirty, PAIRS_PER_STATEMENT)]
+        + [_last_seen(chunk) for chunk in _chunks(seen, PAIRS_PER_STATEMENT)]
     )

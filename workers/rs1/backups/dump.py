@@ -1,0 +1,70 @@
+"""SQL text for a logical D1 backup, and per-table checksums that a restore can verify.
+
+Pure functions: the Worker writes with them, `rs1tools.restore` verifies with them.
+"""
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+SKIPPED_PREFIXES = ("sqlite_", "_cf_")  # SQLite's and D1's internal tables
+
+
+def include_table(name: str) -> bool:
+    return not name.startswith(SKIPPED_PREFIXES)
+
+
+def sql_literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot back up a non-finite REAL: {value!r}")
+        return repr(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"X'{bytes(value).hex()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def insert_sql(table: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
+    cols = ", ".join(quote_ident(c) for c in columns)
+    lines = []
+    for row in rows:
+        values = ", ".join(sql_literal(row[c]) for c in columns)
+        lines.append(f"INSERT INTO {quote_ident(table)} ({cols}) VALUES ({values});\n")
+    return "".join(lines)
+
+
+def canonical(value: Any) -> Any:
+    # D1 returns a REAL holding 1.0 as 1: compare numbers by value, not by type.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return value
+
+
+class TableChecksum:
+    """sha256 over the table's rows in rowid order, each as canonical JSON."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.rows = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        line = json.dumps({k: canonical(v) for k, v in row.items()}, sort_keys=True)
+        self.hash.update(line.encode() + b"\n")
+        self.rows += 1
+
+    def result(self) -> dict[str, Any]:
+        return {"rows": self.rows, "sha256": self.hash.hexdigest()}
