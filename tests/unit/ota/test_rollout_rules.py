@@ -1,0 +1,85 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rs1.ota.bucketing import bucket, in_cohort
+from rs1.ota.device_status import RANK, accepts
+from rs1.ota.semver import InvalidVersion, Version
+
+ids = st.text("0123456789abcdef", min_size=32, max_size=32)
+percents = st.integers(0, 100)
+versions = st.builds(
+    lambda a, b, c, pre: f"{a}.{b}.{c}" + (f"-{pre}" if pre else ""),
+    st.integers(0, 30),
+    st.integers(0, 30),
+    st.integers(0, 30),
+    st.sampled_from(["", "alpha", "alpha.1", "beta", "rc.1", "rc.2", "1"]),
+)
+
+
+@given(st.text(min_size=1, max_size=20), ids, percents, percents)
+def test_raising_the_percent_never_removes_a_device(
+    rollout: str, device: str, a: int, b: int
+) -> None:
+    low, high = sorted((a, b))
+    if in_cohort(rollout, device, low):
+        assert in_cohort(rollout, device, high)
+    assert in_cohort(rollout, device, 100) and not in_cohort(rollout, device, 0)
+
+
+@given(st.text(min_size=1, max_size=20), ids)
+def test_buckets_are_stable(rollout: str, device: str) -> None:
+    assert bucket(rollout, device) == bucket(rollout, device)
+    assert 0 <= bucket(rollout, device) < 10_000
+
+
+def test_cohort_size_tracks_the_percent() -> None:
+    devices = [f"{i:032x}" for i in range(20_000)]
+    share = sum(in_cohort("r-1", d, 10) for d in devices) / len(devices)
+    assert 0.09 < share < 0.11
+
+
+@given(versions, versions, versions)
+def test_semver_is_a_total_order(a: str, b: str, c: str) -> None:
+    va, vb, vc = map(Version.parse, (a, b, c))
+    assert (va < vb) + (vb < va) + (va == vb) == 1
+    if va <= vb <= vc:
+        assert va <= vc
+    assert str(va) == a
+
+
+def test_semver_precedence_examples() -> None:
+    order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0"]
+    assert sorted(order, key=Version.parse) == order
+    for bad in ("1.0", "01.0.0", "1.0.0-", "v1.0.0"):
+        try:
+            Version.parse(bad)
+        except InvalidVersion:
+            continue
+        raise AssertionError(bad)
+
+
+statuses = st.sampled_from(list(RANK))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["downloading", "verifying", "installing", "rebooting", "success", "failed"]
+            ),
+            st.integers(0, 100),
+        ),
+        max_size=12,
+    ),
+    st.data(),
+)
+def test_status_never_moves_backwards_whatever_the_order(reports, data) -> None:
+    shuffled = data.draw(st.permutations(reports))
+    state, progress = "triggered", None
+    for new, pct in shuffled:
+        if accepts(state, progress, new, pct):
+            assert RANK[new] >= RANK[state]
+            state, progress = new, pct
+    terminal = [r for r, _ in reports if RANK[r] == 9]
+    if terminal:
+        assert RANK[state] == 9

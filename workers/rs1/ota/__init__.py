@@ -1,0 +1,1 @@
+"""OTA: firmware artifacts, staged rollouts with statistical auto-abort, signed downloads."""

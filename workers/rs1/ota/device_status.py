@@ -1,0 +1,39 @@
+"""A device's progress through one rollout, as a forward-only state machine.
+
+Statuses only move forward (by rank); a duplicate or late report of an earlier step is a
+no-op, so EMQX retries and reordering are safe. `downloading` may repeat with more progress.
+Terminal: success, failed, timed_out, cancelled, skipped — except that a device marked
+timed_out that later proves it finished (a late success/failure) is corrected.
+"""
+
+RANK = {
+    "pending": 0,
+    "triggered": 1,
+    "downloading": 2,
+    "verifying": 3,
+    "installing": 4,
+    "rebooting": 5,
+    "success": 9,
+    "failed": 9,
+    "timed_out": 9,
+    "cancelled": 9,
+    "skipped": 9,
+}
+DEVICE_REPORTED = ("downloading", "verifying", "installing", "rebooting", "success", "failed")
+IN_PROGRESS = ("triggered", "downloading", "verifying", "installing", "rebooting")
+FINISHED = ("success", "failed", "timed_out")
+FAILURES = ("failed", "timed_out")
+
+
+def accepts(
+    current: str | None, current_progress: int | None, new: str, progress: int | None
+) -> bool:
+    if current is None:
+        return True
+    if current == "timed_out":
+        return new in ("success", "failed")
+    if RANK[current] >= RANK["success"]:
+        return False
+    if new == current == "downloading":
+        return (progress or 0) > (current_progress or 0)
+    return RANK[new] > RANK[current]
