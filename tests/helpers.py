@@ -1,7 +1,12 @@
 """Helpers shared by unit tests (importable as `helpers`; pytest puts tests/ on sys.path)."""
 
+import base64
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from rs1.storage.sqlite import SqliteDatabase
 
@@ -27,3 +32,27 @@ def fresh_db() -> SqliteDatabase:
 def random_mac() -> str:
     """A random locally administered MAC (integration tests share one database)."""
     return "02:" + ":".join(f"{b:02X}" for b in os.urandom(5))
+
+
+@dataclass(frozen=True)
+class FirmwareKeys:
+    """A release-signing keypair made for this test session; the Workers get its public key."""
+
+    private_pem: bytes
+    public_b64: str
+
+    @classmethod
+    def generate(cls) -> "FirmwareKeys":
+        key = ec.generate_private_key(ec.SECP256R1())
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        der = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return cls(private, base64.b64encode(der).decode())
+
+
+FIRMWARE_KEYS = FirmwareKeys.generate()

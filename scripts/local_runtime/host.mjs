@@ -90,9 +90,20 @@ async function startPyodide() {
   return { py, dispatcher };
 }
 
+// Local wiring the config cannot know: where rs1-ota listens, plus RS1_VAR_<NAME>=value
+// overrides from the environment (the test fixture points EMQX_API_URL at its broker).
+function localVars() {
+  const ota = WORKERS.find((w) => w.config === "wrangler.ota.toml");
+  const vars = { OTA_BASE_URL: `http://${host}:${ota.port}` };
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith("RS1_VAR_")) vars[name.slice("RS1_VAR_".length)] = value;
+  }
+  return vars;
+}
+
 function makeEnv(worker, bridge) {
   // vars, plus secrets from .dev.vars (wrangler reads them into the same bindings).
-  const env = { ...worker.vars };
+  const env = { ...worker.vars, ...localVars() };
   for (const name of Object.keys(worker.d1)) env[name] = makeBinding(bridge, "d1", name);
   for (const name of Object.keys(worker.kv)) env[name] = makeBinding(bridge, "kv", name);
   for (const name of Object.keys(worker.r2)) env[name] = makeBinding(bridge, "r2", name);

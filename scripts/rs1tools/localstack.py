@@ -54,6 +54,8 @@ class LocalStack:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     host: str = "127.0.0.1"
     log_path: Path | None = None
+    # Var overrides for the Workers (e.g. EMQX_API_URL of a local broker), as RS1_VAR_<NAME>.
+    worker_vars: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,6 +74,7 @@ class LocalStack:
                 "RS1_DEVICE_API_PORT": str(self.ports["device_api"]),
                 "RS1_OTA_PORT": str(self.ports["ota"]),
                 "RS1_TELEMETRY_PORT": str(self.ports["telemetry"]),
+                **{f"RS1_VAR_{k}": v for k, v in self.worker_vars.items()},
             }
         )
         log = open(self.log_path or self.state_dir / "host.log", "ab")  # noqa: SIM115

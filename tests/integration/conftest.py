@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import random_mac
+from helpers import FIRMWARE_KEYS, random_mac
 from rs1.identity.tokens import mint_token
 from rs1tools.devvars import secret
 from rs1tools.localstack import LocalStack, free_port
@@ -52,6 +52,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         state_dir=state_dir,
         ports={name: free_port() for name in ENV_URLS},
         log_path=state_dir / "host.log",
+        worker_vars={"FIRMWARE_PUBLIC_KEY": FIRMWARE_KEYS.public_b64},
     )
     stack.start(timeout=120)
     try:
@@ -99,8 +100,9 @@ def webhook(system: System) -> Iterator[httpx.Client]:
 def enroll(admin: httpx.Client):
     """Enrol a fresh device; returns the API's answer (device_id, device_secret, ...)."""
 
-    def _enroll(mac: str | None = None) -> dict:
-        response = admin.post("/admin/devices", json={"mac_address": mac or random_mac()})
+    def _enroll(mac: str | None = None, model: str | None = None) -> dict:
+        body = {"mac_address": mac or random_mac(), "model": model}
+        response = admin.post("/admin/devices", json=body)
         assert response.status_code == 201, response.text
         return response.json()
 

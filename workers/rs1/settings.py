@@ -30,6 +30,8 @@ class Settings:
     jwt_secret: str = ""
     device_master_key: str = ""
     alert_webhook_url: str = ""
+    ota_base_url: str = "https://ota.optic.works"
+    firmware_public_key: str = ""
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -45,4 +47,6 @@ class Settings:
             jwt_secret=_read(env, "JWT_SECRET"),
             device_master_key=_read(env, "DEVICE_MASTER_KEY"),
             alert_webhook_url=_read(env, "ALERT_WEBHOOK_URL"),
+            ota_base_url=_read(env, "OTA_BASE_URL", cls.ota_base_url).rstrip("/"),
+            firmware_public_key=_read(env, "FIRMWARE_PUBLIC_KEY"),
         )

@@ -2,6 +2,8 @@
 
 from rs1.admin import alerts as admin_alerts
 from rs1.admin import devices as admin_devices
+from rs1.admin import firmware as admin_firmware
+from rs1.admin import rollouts as admin_rollouts
 from rs1.api import telemetry as api_telemetry
 from rs1.health import health_handler
 from rs1.http.app import App
@@ -17,6 +19,14 @@ def build_app() -> App:
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
     router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
     router.add("GET", "/admin/alerts", admin_alerts.list_alerts)
+    router.add("GET", "/admin/firmware", admin_firmware.list_firmware)
+    router.add("PUT", "/admin/firmware/{model}/{version}", admin_firmware.upload_firmware)
+    router.add("GET", "/admin/rollouts", admin_rollouts.list_rollouts)
+    router.add("POST", "/admin/rollouts", admin_rollouts.create_rollout)
+    router.add("GET", "/admin/rollouts/{rollout_id}", admin_rollouts.get_rollout)
+    for action in ("abort", "pause", "resume", "advance"):
+        handler = getattr(admin_rollouts, f"{action}_rollout")
+        router.add("POST", f"/admin/rollouts/{{rollout_id}}/{action}", handler)
     router.add("POST", "/admin/devices", admin_devices.enroll_device)
     router.add("POST", "/admin/devices:batch", admin_devices.enroll_batch)
     router.add("GET", "/admin/devices/{device_id}", admin_devices.get_device)

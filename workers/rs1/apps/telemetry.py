@@ -6,9 +6,10 @@ from rs1.http.app import App
 from rs1.http.router import Router
 from rs1.logs import log_event
 from rs1.monitoring.job import run_monitoring
+from rs1.ota import rollouts
 from rs1.services import Services
 from rs1.telemetry.jobs import run_hourly
-from rs1.webhooks import access, presence, telemetry
+from rs1.webhooks import access, ota_status, presence, telemetry
 
 WORKER = "rs1-telemetry"
 
@@ -24,6 +25,7 @@ def build_app() -> App:
     router.add("POST", "/webhook/device-connected", presence.device_connected)
     router.add("POST", "/webhook/device-offline", presence.device_offline)
     router.add("POST", "/webhook/telemetry", telemetry.telemetry)
+    router.add("POST", "/webhook/ota-status", ota_status.ota_status)
     return App(WORKER, router)
 
 
@@ -39,6 +41,7 @@ async def run_cron(cron: str, scheduled_ms: float, svc: Services) -> None:
     elif cron == DAILY:
         await run_daily_backup(svc, int(scheduled_ms))
     elif cron == EVERY_5_MINUTES:
+        await rollouts.tick(svc, int(scheduled_ms))  # timeouts, safety, stage advances
         await run_monitoring(svc, int(scheduled_ms))
     else:
         log_event("warning", "unknown_cron", cron=cron)

@@ -29,7 +29,10 @@ def sql_literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return f"X'{bytes(value).hex()}'"
-    return "'" + str(value).replace("'", "''") + "'"
+    text = str(value)
+    if "\x00" in text:  # SQL text cannot hold NUL: spell the bytes out
+        return f"CAST(X'{text.encode().hex()}' AS TEXT)"
+    return "'" + text.replace("'", "''") + "'"
 
 
 def quote_ident(name: str) -> str:

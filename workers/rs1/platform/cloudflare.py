@@ -46,7 +46,9 @@ async def to_api_request(request: Any) -> ApiRequest:
 
 
 def to_worker_response(response: ApiResponse) -> Response:
-    body: Any = response.stream if response.stream is not None else response.body
+    # An R2 body arrives wrapped by the SDK's binding wrapper; Response wants the JS stream.
+    stream = getattr(response.stream, "_binding", response.stream)
+    body: Any = stream if stream is not None else response.body
     if response.status in _NO_BODY_STATUSES or body == b"":
         body = None
     return Response(body, status=response.status, headers=response.headers)

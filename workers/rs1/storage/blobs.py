@@ -28,6 +28,10 @@ class Blobs(Protocol):
 
     async def list_keys(self, prefix: str = "") -> list[str]: ...
 
+    async def open(self, key: str, offset: int, length: int) -> Any | None:
+        """A byte range as a runtime stream (never buffered in Python), or None."""
+        ...
+
 
 def _meta(obj: Any) -> BlobMeta:
     http = obj.httpMetadata or {}
@@ -74,6 +78,13 @@ class R2Blobs:
             await self._binding.delete(key)
         except Exception as exc:
             raise StorageError(str(exc)) from exc
+
+    async def open(self, key: str, offset: int, length: int) -> Any | None:
+        try:
+            obj = await self._binding.get(key, {"range": {"offset": offset, "length": length}})
+        except Exception as exc:
+            raise StorageError(str(exc)) from exc
+        return None if obj is None else obj.body
 
     async def list_keys(self, prefix: str = "") -> list[str]:
         keys: list[str] = []

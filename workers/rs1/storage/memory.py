@@ -53,3 +53,7 @@ class MemoryBlobs:
 
     async def list_keys(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self.objects if k.startswith(prefix))
+
+    async def open(self, key: str, offset: int, length: int) -> bytes | None:
+        found = self.objects.get(key)
+        return None if found is None else found[0][offset : offset + length]

@@ -12,9 +12,11 @@ from rs1.http.validation import parse_body
 from rs1.identity.device_id import is_device_id
 from rs1.mqtt.payloads import StatePayload
 from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
+from rs1.ota.rollouts import trigger_if_pending
 from rs1.services import Services
 from rs1.webhooks.envelope import checked_device, parse_payload
 from rs1.webhooks.guard import require_webhook_secret
+from rs1.webhooks.ota_status import validate_installed_version
 
 
 async def _known(svc: Services, device_id: str) -> bool:
@@ -36,6 +38,9 @@ async def device_state(request: ApiRequest, svc: Services) -> ApiResponse:
             store.presence_statement(device_id, PresenceEvent(kind, at)),
         ]
     )
+    await validate_installed_version(svc, device_id, state.firmware_version)
+    if state.online:
+        await trigger_if_pending(svc, device_id, int(svc.clock() * 1000))
     return json_response({"applied": True})
 
 
@@ -54,6 +59,8 @@ async def _presence(request: ApiRequest, svc: Services, kind: str) -> ApiRespons
     device_id, event = _client_event(parse_body(ClientEvent, request), kind)
     statement = store.presence_statement(device_id, event)
     result = await svc.db.run(statement.sql, *statement.params)
+    if kind == "connected" and result.changes:
+        await trigger_if_pending(svc, device_id, int(svc.clock() * 1000))
     return json_response({"applied": result.changes > 0})
 
 

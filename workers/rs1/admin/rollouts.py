@@ -1,0 +1,170 @@
+"""Admin rollout calls (spec paths): create, list, show, abort, pause, resume, advance."""
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rs1.admin.auth import require_admin
+from rs1.http.errors import ApiError, not_found
+from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.http.validation import parse_body
+from rs1.identity.device_id import is_device_id
+from rs1.ota import rollouts as ro
+from rs1.ota import safety
+from rs1.ota.manifest import MODEL_PATTERN
+from rs1.services import Services
+
+
+class StageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    percent: float = Field(gt=0, le=100)
+    min_devices: int = Field(default=0, ge=0)
+    soak_minutes: float = Field(default=0, ge=0, le=7 * 24 * 60)
+
+
+class RolloutBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    firmware_version: str = Field(max_length=64)
+    model: str = Field(default=ro.DEFAULT_MODEL, pattern=MODEL_PATTERN)
+    stages: list[StageBody] | None = Field(default=None, min_length=1, max_length=20)
+    target_percent: float | None = Field(default=None, gt=0, le=100)
+    failure_threshold: float = Field(default=0.02, gt=0, lt=1)
+    timeout_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
+    allow_downgrade: bool = False
+    device_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _stages(self) -> "RolloutBody":
+        if self.stages is None:
+            self.stages = [StageBody(percent=self.target_percent or 100)]
+        percents = [s.percent for s in self.stages]
+        if percents != sorted(set(percents)):
+            raise ValueError("stage percents must strictly increase")
+        if not all(is_device_id(d) for d in self.device_ids):
+            raise ValueError("device_ids must be device ids")
+        return self
+
+
+def _now_ms(svc: Services) -> int:
+    return int(svc.clock() * 1000)
+
+
+async def create_rollout(request: ApiRequest, svc: Services) -> ApiResponse:
+    await require_admin(request, svc)
+    body = parse_body(RolloutBody, request, status=422)
+    firmware = await svc.db.first(
+        "SELECT * FROM firmware WHERE model = ? AND version = ?", body.model, body.firmware_version
+    )
+    if firmware is None:
+        raise ApiError(
+            422, "unknown_firmware", f"No uploaded {body.model} {body.firmware_version}."
+        )
+    if await ro.live_rollouts(svc.db, body.model):
+        raise ApiError(409, "rollout_active", f"{body.model} already has an active rollout.")
+    rollout_id, now = ro.new_rollout_id(), _now_ms(svc)
+    stages = [s.model_dump() for s in body.stages or []]
+    await svc.db.run(
+        "INSERT INTO ota_rollouts (rollout_id, firmware_version, firmware_url, firmware_sha256, "
+        "status, target_percent, model, firmware_size, firmware_signature, stages_json, "
+        "current_stage, stage_started_at, failure_threshold, timeout_minutes, allow_downgrade, "
+        "device_ids_json, updated_at) "
+        "VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+        rollout_id, body.firmware_version,
+        f"{svc.settings.ota_base_url}/firmware/{body.model}/{body.firmware_version}.bin",
+        firmware["sha256"], round(stages[0]["percent"]), body.model, firmware["size"],
+        firmware["signature"], json.dumps(stages), now, body.failure_threshold,
+        body.timeout_minutes, int(body.allow_downgrade), json.dumps(body.device_ids), now,
+    )  # fmt: skip
+    rollout = await ro.load(svc.db, rollout_id)
+    await ro.evaluate(svc, rollout, now)  # type: ignore[arg-type]
+    return json_response(await describe(svc, rollout_id), 201)
+
+
+async def describe(svc: Services, rollout_id: str) -> dict[str, Any]:
+    row = await svc.db.first("SELECT * FROM ota_rollouts WHERE rollout_id = ?", rollout_id)
+    if row is None:
+        raise not_found(f"No rollout {rollout_id}.")
+    rollout = ro.Rollout.from_row(row)
+    counts = await ro.status_counts(svc.db, rollout_id)
+    failures, finished = ro.failure_stats(counts)
+    interval = safety.wilson(failures, finished)
+    return {
+        "rollout_id": rollout_id,
+        "model": rollout.model,
+        "firmware_version": rollout.version,
+        "status": rollout.status,
+        "status_reason": row["status_reason"],
+        "stages": [s.__dict__ for s in rollout.stages],
+        "current_stage": rollout.current_stage,
+        "target_percent": row["target_percent"],
+        "counts": counts,
+        "failures": failures,
+        "finished": finished,
+        "failure_rate": failures / finished if finished else None,
+        "failure_rate_ci95": [round(interval.low, 6), round(interval.high, 6)],
+        "failure_threshold": rollout.threshold,
+        "timeout_minutes": rollout.timeout_minutes,
+        "created_at": row["created_at"],
+    }
+
+
+async def list_rollouts(request: ApiRequest, svc: Services) -> ApiResponse:
+    await require_admin(request, svc)
+    rows = await svc.db.all(
+        "SELECT rollout_id FROM ota_rollouts ORDER BY created_at DESC LIMIT 100"
+    )
+    return json_response({"rollouts": [await describe(svc, r["rollout_id"]) for r in rows]})
+
+
+async def get_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
+    await require_admin(request, svc)
+    return json_response(await describe(svc, rollout_id))
+
+
+async def _live(svc: Services, rollout_id: str) -> ro.Rollout:
+    rollout = await ro.load(svc.db, rollout_id)
+    if rollout is None:
+        raise not_found(f"No rollout {rollout_id}.")
+    if rollout.status not in ro.LIVE:
+        raise ApiError(409, "rollout_finished", f"Rollout {rollout_id} is {rollout.status}.")
+    return rollout
+
+
+async def abort_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
+    claims = await require_admin(request, svc)
+    rollout = await _live(svc, rollout_id)
+    await ro.abort(svc, rollout, f"aborted by {claims.sub}", _now_ms(svc))
+    return json_response(await describe(svc, rollout_id))
+
+
+async def pause_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
+    claims = await require_admin(request, svc)
+    await _live(svc, rollout_id)
+    await ro.set_status(svc.db, rollout_id, ro.PAUSED, f"paused by {claims.sub}", _now_ms(svc))
+    return json_response(await describe(svc, rollout_id))
+
+
+async def resume_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
+    claims = await require_admin(request, svc)
+    rollout = await _live(svc, rollout_id)
+    now = _now_ms(svc)
+    await ro.set_status(svc.db, rollout_id, ro.ACTIVE, f"resumed by {claims.sub}", now)
+    rollout.status = ro.ACTIVE
+    await ro.evaluate(svc, rollout, now)
+    return json_response(await describe(svc, rollout_id))
+
+
+async def advance_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
+    """Ops move to the next stage before the statistics allow an automatic advance (small
+    fleets rarely reach a 95% upper bound under 2%) — but never past a failing stage."""
+    claims = await require_admin(request, svc)
+    rollout = await _live(svc, rollout_id)
+    if rollout.status != ro.ACTIVE:
+        raise ApiError(409, "rollout_paused", "Resume the rollout before advancing it.")
+    counts = await ro.status_counts(svc.db, rollout_id)
+    failures, finished = ro.failure_stats(counts)
+    if safety.should_abort(failures, finished, rollout.threshold):
+        raise ApiError(409, "rollout_failing", "The failure rate is above the threshold.")
+    await ro.advance(svc, rollout, _now_ms(svc), f"advanced by {claims.sub}")
+    return json_response(await describe(svc, rollout_id))

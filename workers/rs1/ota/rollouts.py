@@ -1,0 +1,397 @@
+"""Staged rollouts: cohorts, triggers, safety evaluation, stage transitions.
+
+State lives in D1 (ota_rollouts, ota_device_status); every step is idempotent so it can run
+from the cron, from admin calls and from webhooks without coordination.
+"""
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from rs1.devices.store import iso_ms
+from rs1.emqx import Message, emqx_api
+from rs1.logs import log_event
+from rs1.mqtt.topics import device_topic
+from rs1.ota import safety
+from rs1.ota.bucketing import in_cohort
+from rs1.ota.device_status import FAILURES, FINISHED, IN_PROGRESS, RANK
+from rs1.ota.semver import InvalidVersion, Version
+from rs1.ota.signed_url import signed_url
+from rs1.services import Services
+from rs1.storage.database import Database, Statement
+
+DEFAULT_MODEL = "RS-1"
+ACTIVE, PAUSED, COMPLETED, ABORTED = "active", "paused", "completed", "aborted"
+LIVE = (ACTIVE, PAUSED)
+TRIGGER_BATCH = 250  # new triggers per evaluation: a stage never stampedes the fleet
+CANCELLABLE = ("pending", "triggered", "downloading", "verifying")
+
+
+@dataclass(frozen=True)
+class Stage:
+    percent: float
+    min_devices: int = 0
+    soak_minutes: float = 0
+
+
+@dataclass
+class Rollout:
+    rollout_id: str
+    model: str
+    version: str
+    sha256: str
+    size: int
+    signature: str
+    status: str
+    stages: list[Stage]
+    current_stage: int
+    stage_started_at: int
+    threshold: float
+    timeout_minutes: float
+    allow_downgrade: bool
+    device_ids: list[str]
+
+    @property
+    def stage(self) -> Stage:
+        return self.stages[self.current_stage]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Rollout":
+        return cls(
+            rollout_id=row["rollout_id"],
+            model=row["model"],
+            version=row["firmware_version"],
+            sha256=row["firmware_sha256"],
+            size=int(row["firmware_size"] or 0),
+            signature=row["firmware_signature"] or "",
+            status=row["status"],
+            stages=[Stage(**s) for s in json.loads(row["stages_json"])],
+            current_stage=int(row["current_stage"]),
+            stage_started_at=int(row["stage_started_at"] or 0),
+            threshold=float(row["failure_threshold"]),
+            timeout_minutes=float(row["timeout_minutes"]),
+            allow_downgrade=bool(row["allow_downgrade"]),
+            device_ids=json.loads(row["device_ids_json"]),
+        )
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+async def load(db: Database, rollout_id: str) -> Rollout | None:
+    row = await db.first("SELECT * FROM ota_rollouts WHERE rollout_id = ?", rollout_id)
+    return None if row is None else Rollout.from_row(row)
+
+
+async def live_rollouts(db: Database, model: str | None = None) -> list[Rollout]:
+    rows = await db.all(
+        "SELECT * FROM ota_rollouts WHERE status IN (?, ?) AND (? IS NULL OR model = ?) "
+        "ORDER BY created_at",
+        *LIVE,
+        model,
+        model,
+    )
+    return [Rollout.from_row(r) for r in rows]
+
+
+async def status_counts(db: Database, rollout_id: str) -> dict[str, int]:
+    rows = await db.all(
+        "SELECT status, COUNT(*) AS n FROM ota_device_status WHERE rollout_id = ? GROUP BY status",
+        rollout_id,
+    )
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
+def failure_stats(counts: dict[str, int]) -> tuple[int, int]:
+    failures = sum(counts.get(s, 0) for s in FAILURES)
+    finished = sum(counts.get(s, 0) for s in FINISHED)
+    return failures, finished
+
+
+# --- eligibility -----------------------------------------------------------------------------
+
+
+def _older(a: str | None, b: str) -> bool | None:
+    """a < b as versions; None when a is unknown or not a version."""
+    try:
+        return Version.parse(a) < Version.parse(b) if a else None
+    except InvalidVersion:
+        return None
+
+
+def skip_reason(rollout: Rollout, installed: str | None, min_version: str | None) -> str | None:
+    if installed == rollout.version:
+        return "already_installed"
+    if not rollout.allow_downgrade and _older(rollout.version, installed or "") is True:
+        return "downgrade_refused"
+    if min_version and _older(installed, min_version) is True:
+        return "below_min_version"
+    return None
+
+
+def wanted(rollout: Rollout, device_id: str) -> bool:
+    return device_id in rollout.device_ids or in_cohort(
+        rollout.rollout_id, device_id, rollout.stage.percent
+    )
+
+
+# --- triggers ------------------------------------------------------------------------------
+
+
+def trigger_message(svc: Services, rollout: Rollout, device_id: str, now_s: float) -> Message:
+    expiry = int(now_s) + svc.settings.signed_url_expiry
+    url = signed_url(
+        svc.settings.ota_base_url,
+        svc.settings.signing_key,
+        device_id,
+        rollout.model,
+        rollout.version,
+        rollout.sha256,
+        expiry,
+    )
+    return Message(device_topic(device_id, "ota", "trigger"), offer_body(rollout, url))
+
+
+def offer_body(rollout: Rollout, url: str) -> dict[str, Any]:
+    return {
+        "action": "install",
+        "rollout_id": rollout.rollout_id,
+        "model": rollout.model,
+        "version": rollout.version,
+        "url": url,
+        "sha256": rollout.sha256,
+        "signature": rollout.signature,
+        "size": rollout.size,
+    }
+
+
+async def _publish(svc: Services, messages: list[Message]) -> bool:
+    if not messages:
+        return True
+    try:
+        await emqx_api(svc).publish_bulk(messages)
+        return True
+    except Exception as exc:  # noqa: BLE001 — devices stay pending and are retried later
+        log_event("error", "ota_trigger_publish_failed", count=len(messages), exception=repr(exc))
+        return False
+
+
+def _status_row(rollout: Rollout, device_id: str, status: str, from_version: str | None,
+                now_ms: int, error: str | None = None) -> Statement:  # fmt: skip
+    triggered = status == "triggered"
+    return Statement(
+        "INSERT INTO ota_device_status (device_id, rollout_id, status, status_rank, stage, "
+        "from_version, error_message, updated_at, triggered_at, progress_at, trigger_count) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, rollout_id) DO UPDATE "
+        "SET status = excluded.status, status_rank = excluded.status_rank, "
+        "updated_at = excluded.updated_at, triggered_at = excluded.triggered_at, "
+        "progress_at = excluded.progress_at, "
+        "trigger_count = ota_device_status.trigger_count + excluded.trigger_count "
+        "WHERE ota_device_status.status = 'pending'",
+        (device_id, rollout.rollout_id, status, RANK[status], rollout.current_stage,
+         from_version, error, iso_ms(now_ms), now_ms if triggered else None,
+         now_ms if triggered else None, int(triggered)),
+    )  # fmt: skip
+
+
+async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
+    """Add this stage's new cohort members: trigger online ones (at most TRIGGER_BATCH),
+    mark offline ones pending (they get the trigger when they come back), skip devices that
+    must not take this image. Also re-triggers pending devices that are online now."""
+    devices = await svc.db.all(
+        "SELECT d.device_id, d.firmware_version, d.online, s.status FROM devices d "
+        "LEFT JOIN ota_device_status s ON s.device_id = d.device_id AND s.rollout_id = ? "
+        "WHERE d.status = 'active' AND COALESCE(d.model, ?) = ? "
+        "AND (s.status IS NULL OR s.status = 'pending') ORDER BY d.device_id",
+        rollout.rollout_id,
+        DEFAULT_MODEL,
+        rollout.model,
+    )
+    min_version = await _min_version(svc.db, rollout)
+    statements: list[Statement] = []
+    messages: list[Message] = []
+    rows: list[tuple[str, str, str | None]] = []
+    for d in devices:
+        if not wanted(rollout, d["device_id"]):
+            continue
+        reason = skip_reason(rollout, d["firmware_version"], min_version)
+        if reason and d["status"] is None:
+            statements.append(_status_row(rollout, d["device_id"], "skipped",
+                                          d["firmware_version"], now_ms, reason))  # fmt: skip
+            continue
+        if d["online"] and len(messages) < TRIGGER_BATCH and not reason:
+            messages.append(trigger_message(svc, rollout, d["device_id"], now_ms / 1000))
+            status = "triggered"
+        elif d["status"] is None:
+            status = "pending"
+        else:
+            continue
+        rows.append((d["device_id"], status, d["firmware_version"]))
+    published = await _publish(svc, messages)
+    for device_id, status, version in rows:
+        # Unpublished triggers stay pending: the next pass or the device's return retries them.
+        final = status if published or status != "triggered" else "pending"
+        statements.append(_status_row(rollout, device_id, final, version, now_ms))
+    for start in range(0, len(statements), 50):
+        await svc.db.batch(statements[start : start + 50])
+    return len(messages) if published else 0
+
+
+async def _min_version(db: Database, rollout: Rollout) -> str | None:
+    row = await db.first(
+        "SELECT min_version FROM firmware WHERE model = ? AND version = ?",
+        rollout.model,
+        rollout.version,
+    )
+    return None if row is None else row["min_version"]
+
+
+async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
+    """A device came online: send any trigger it missed while offline."""
+    rows = await svc.db.all(
+        "SELECT r.* FROM ota_device_status s JOIN ota_rollouts r ON r.rollout_id = s.rollout_id "
+        "WHERE s.device_id = ? AND s.status = 'pending' AND r.status = ?",
+        device_id,
+        ACTIVE,
+    )
+    sent = 0
+    for row in rows:
+        rollout = Rollout.from_row(row)
+        if await _publish(svc, [trigger_message(svc, rollout, device_id, now_ms / 1000)]):
+            await svc.db.batch([_status_row(rollout, device_id, "triggered", None, now_ms)])
+            sent += 1
+    return sent
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+async def set_status(db: Database, rollout_id: str, status: str, reason: str, now_ms: int) -> None:
+    await db.run(
+        "UPDATE ota_rollouts SET status = ?, status_reason = ?, updated_at = ? "
+        "WHERE rollout_id = ?",
+        status,
+        reason,
+        now_ms,
+        rollout_id,
+    )
+
+
+async def abort(svc: Services, rollout: Rollout, reason: str, now_ms: int) -> None:
+    """No new triggers; devices that have not started installing are told to cancel."""
+    await set_status(svc.db, rollout.rollout_id, ABORTED, reason, now_ms)
+    marks = ",".join("?" * len(CANCELLABLE))
+    rows = await svc.db.all(
+        f"SELECT device_id FROM ota_device_status WHERE rollout_id = ? AND status IN ({marks})",
+        rollout.rollout_id,
+        *CANCELLABLE,
+    )
+    cancel = {"action": "cancel", "rollout_id": rollout.rollout_id}
+    messages = [Message(device_topic(r["device_id"], "ota", "trigger"), cancel) for r in rows]
+    for start in range(0, len(messages), 500):
+        await _publish(svc, messages[start : start + 500])
+    await svc.db.run(
+        f"UPDATE ota_device_status SET status = 'cancelled', status_rank = 9, updated_at = ? "
+        f"WHERE rollout_id = ? AND status IN ({marks})",
+        iso_ms(now_ms),
+        rollout.rollout_id,
+        *CANCELLABLE,
+    )
+    await _raise_alert(svc.db, rollout, reason, now_ms)
+    log_event("warning", "rollout_aborted", rollout_id=rollout.rollout_id, reason=reason)
+
+
+async def _raise_alert(db: Database, rollout: Rollout, reason: str, now_ms: int) -> None:
+    now = iso_ms(now_ms)
+    await db.run(
+        "INSERT INTO alerts (alert_id, kind, subject, status, message, value, threshold, "
+        "opened_at, updated_at) VALUES (?, 'rollout_aborted', ?, 'open', ?, NULL, ?, ?, ?) "
+        "ON CONFLICT (alert_id) DO UPDATE SET status = 'open', message = excluded.message, "
+        "updated_at = excluded.updated_at, resolved_at = NULL",
+        f"rollout_aborted:{rollout.rollout_id}",
+        rollout.rollout_id,
+        f"rollout {rollout.rollout_id} ({rollout.model} {rollout.version}) aborted: {reason}",
+        rollout.threshold,
+        now,
+        now,
+    )
+
+
+async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> str:
+    """Next stage (new cohort members are triggered), or completed after the last one."""
+    if rollout.current_stage + 1 >= len(rollout.stages):
+        await set_status(svc.db, rollout.rollout_id, COMPLETED, reason, now_ms)
+        return COMPLETED
+    rollout.current_stage += 1
+    rollout.stage_started_at = now_ms
+    await svc.db.run(
+        "UPDATE ota_rollouts SET current_stage = ?, stage_started_at = ?, target_percent = ?, "
+        "status_reason = ?, updated_at = ? WHERE rollout_id = ?",
+        rollout.current_stage,
+        now_ms,
+        round(rollout.stage.percent),
+        reason,
+        now_ms,
+        rollout.rollout_id,
+    )
+    await enrol_cohort(svc, rollout, now_ms)
+    return ACTIVE
+
+
+async def _time_out(svc: Services, rollout: Rollout, now_ms: int) -> int:
+    marks = ",".join("?" * len(IN_PROGRESS))
+    result = await svc.db.run(
+        "UPDATE ota_device_status SET status = 'timed_out', status_rank = 9, updated_at = ?, "
+        f"error_message = 'no report within timeout' WHERE rollout_id = ? AND status IN ({marks}) "
+        "AND COALESCE(progress_at, triggered_at, 0) < ?",
+        iso_ms(now_ms),
+        rollout.rollout_id,
+        *IN_PROGRESS,
+        now_ms - int(rollout.timeout_minutes * 60_000),
+    )
+    return result.changes
+
+
+async def evaluate(svc: Services, rollout: Rollout, now_ms: int, enrol: bool = True) -> str:
+    """One pass of the safety rules; returns the rollout status afterwards."""
+    if rollout.status != ACTIVE:
+        return rollout.status
+    counts = await status_counts(svc.db, rollout.rollout_id)
+    failures, finished = failure_stats(counts)
+    if safety.should_abort(failures, finished, rollout.threshold):
+        reason = f"failure rate {failures}/{finished}: 95% lower bound above {rollout.threshold}"
+        await abort(svc, rollout, reason, now_ms)
+        return ABORTED
+    if enrol:
+        await enrol_cohort(svc, rollout, now_ms)
+        counts = await status_counts(svc.db, rollout.rollout_id)
+    open_rows = sum(counts.get(s, 0) for s in (*IN_PROGRESS, "pending"))
+    soaked = now_ms - rollout.stage_started_at >= rollout.stage.soak_minutes * 60_000
+    last = rollout.current_stage + 1 == len(rollout.stages)
+    if open_rows == 0 and last and soaked:
+        # Nothing riskier follows the last stage: finishing it needs no statistical advance.
+        await set_status(svc.db, rollout.rollout_id, COMPLETED, "all devices finished", now_ms)
+        return COMPLETED
+    if (
+        open_rows == 0
+        and soaked
+        and finished >= rollout.stage.min_devices
+        and safety.may_advance(failures, finished, rollout.threshold)
+    ):
+        return await advance(svc, rollout, now_ms, "auto: upper bound below threshold")
+    return ACTIVE
+
+
+async def tick(svc: Services, now_ms: int) -> dict[str, str]:
+    """The cron's pass over live rollouts: timeouts, then evaluation."""
+    result = {}
+    for rollout in await live_rollouts(svc.db):
+        if rollout.status == ACTIVE:
+            await _time_out(svc, rollout, now_ms)
+        result[rollout.rollout_id] = await evaluate(svc, rollout, now_ms)
+    return result
+
+
+def new_rollout_id() -> str:
+    return "r-" + secrets.token_hex(8)
