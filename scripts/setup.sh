@@ -60,4 +60,20 @@ add_var WEBHOOK_SECRET "$(rand)"
 add_var JWT_SECRET "$(rand)"
 add_var DEVICE_MASTER_KEY "$(rand)"
 add_var EMQX_API_URL "http://127.0.0.1:18083"
+
+# 5. A dev firmware-signing keypair (firmware/keys/, gitignored). The Workers get its public
+#    key as FIRMWARE_PUBLIC_KEY (base64 DER, one line); production's comes from the release
+#    pipeline and its private key never leaves it.
+export PYTHONPATH="$root/workers:$root/scripts:$root/emqx:$root/firmware"
+if [ ! -f firmware/keys/dev-private.pem ]; then
+  say "generating the dev firmware signing keypair in firmware/keys/"
+  .venv/bin/python -m rs1fw keygen --out firmware/keys --force >/dev/null
+  sed -i '/^FIRMWARE_PUBLIC_KEY=/d' .dev.vars
+fi
+add_var FIRMWARE_PUBLIC_KEY "$(.venv/bin/python -c '
+import base64, sys
+from cryptography.hazmat.primitives import serialization
+key = serialization.load_pem_public_key(open("firmware/keys/dev-public.pem", "rb").read())
+der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+print(base64.b64encode(der).decode())')"
 say "done"

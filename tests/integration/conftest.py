@@ -18,7 +18,7 @@ import pytest
 from helpers import FIRMWARE_KEYS, random_mac
 from rs1.identity.tokens import mint_token
 from rs1tools.devvars import secret
-from rs1tools.localstack import LocalStack, free_port
+from rs1tools.system import LocalSystem
 
 ENV_URLS = {
     "device_api": "RS1_DEVICE_API_URL",
@@ -31,6 +31,8 @@ ENV_URLS = {
 class System:
     urls: dict[str, str]
     state_dir: Path | None  # None when testing an external system
+    mqtt_port: int | None = None  # the local broker (None: not available)
+    emqx_api_url: str | None = None
 
     def client(self, worker: str) -> httpx.Client:
         return httpx.Client(base_url=self.urls[worker], timeout=30)
@@ -48,17 +50,14 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         yield System({k: os.environ[v].rstrip("/") for k, v in ENV_URLS.items()}, None)
         return
     state_dir = tmp_path_factory.mktemp("rs1-state")
-    stack = LocalStack(
-        state_dir=state_dir,
-        ports={name: free_port() for name in ENV_URLS},
-        log_path=state_dir / "host.log",
-        worker_vars={"FIRMWARE_PUBLIC_KEY": FIRMWARE_KEYS.public_b64},
+    local = LocalSystem.on_free_ports(
+        state_dir, worker_vars={"FIRMWARE_PUBLIC_KEY": FIRMWARE_KEYS.public_b64}
     )
-    stack.start(timeout=120)
+    local.start()
     try:
-        yield System(stack.urls, state_dir)
+        yield System(local.stack.urls, state_dir, local.mqtt_port, local.emqx_api_url)  # type: ignore[union-attr]
     finally:
-        stack.stop()
+        local.stop()
 
 
 @pytest.fixture(scope="session")

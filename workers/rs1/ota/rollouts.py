@@ -166,15 +166,15 @@ def offer_body(rollout: Rollout, url: str) -> dict[str, Any]:
     }
 
 
-async def _publish(svc: Services, messages: list[Message]) -> bool:
+async def _publish(svc: Services, messages: list[Message]) -> list[bool]:
+    """Per message: reached a subscriber? (EMQX answers no_matching_subscribers otherwise.)"""
     if not messages:
-        return True
+        return []
     try:
-        await emqx_api(svc).publish_bulk(messages)
-        return True
+        return await emqx_api(svc).publish_bulk(messages)
     except Exception as exc:  # noqa: BLE001 — devices stay pending and are retried later
         log_event("error", "ota_trigger_publish_failed", count=len(messages), exception=repr(exc))
-        return False
+        return [False] * len(messages)
 
 
 def _status_row(rollout: Rollout, device_id: str, status: str, from_version: str | None,
@@ -228,14 +228,17 @@ async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
         else:
             continue
         rows.append((d["device_id"], status, d["firmware_version"]))
-    published = await _publish(svc, messages)
+    delivered = iter(await _publish(svc, messages))
+    sent = 0
     for device_id, status, version in rows:
-        # Unpublished triggers stay pending: the next pass or the device's return retries them.
-        final = status if published or status != "triggered" else "pending"
-        statements.append(_status_row(rollout, device_id, final, version, now_ms))
+        # Undelivered triggers stay pending: the device's return (or the offer) retries them.
+        if status == "triggered" and not next(delivered):
+            status = "pending"
+        sent += status == "triggered"
+        statements.append(_status_row(rollout, device_id, status, version, now_ms))
     for start in range(0, len(statements), 50):
         await svc.db.batch(statements[start : start + 50])
-    return len(messages) if published else 0
+    return sent
 
 
 async def _min_version(db: Database, rollout: Rollout) -> str | None:
@@ -258,7 +261,7 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     sent = 0
     for row in rows:
         rollout = Rollout.from_row(row)
-        if await _publish(svc, [trigger_message(svc, rollout, device_id, now_ms / 1000)]):
+        if all(await _publish(svc, [trigger_message(svc, rollout, device_id, now_ms / 1000)])):
             await svc.db.batch([_status_row(rollout, device_id, "triggered", None, now_ms)])
             sent += 1
     return sent

@@ -1,0 +1,104 @@
+"""EMQX HTTP authorization for publish and subscribe.
+
+Per source: 204 -> allow; 200 with {"result": "allow"|"deny"} -> that; anything else (other
+status, other result, unparsable body, error, timeout) -> no match, ask the next source.
+No source matched -> authorization.no_match. Final decisions are cached per client
+(cache.enable / max_size / ttl). Superusers never get here (the broker skips them).
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rs1broker.authz_cache import AuthzCache
+from rs1broker.settings import AuthzSettings, HttpEndpoint
+from rs1broker.webhook_client import CALL_ERRORS, HttpReply, WebhookClient
+
+log = logging.getLogger("rs1broker")
+
+
+@dataclass(frozen=True)
+class AuthzRequest:
+    clientid: str
+    username: str | None
+    peerhost: str
+    action: str  # "publish" | "subscribe"
+    topic: str  # a filter for subscribe
+    qos: int
+    retain: bool
+
+    def cache_key(self) -> tuple[str, str, int, bool]:
+        return (self.action, self.topic, self.qos, self.retain)
+
+    def values(self) -> dict[str, str]:
+        # Templated values are strings, as EMQX renders them ("1", "false").
+        return {
+            "clientid": self.clientid,
+            "username": self.username or "",
+            "peerhost": self.peerhost,
+            "action": self.action,
+            "topic": self.topic,
+            "qos": str(self.qos),
+            "retain": "true" if self.retain else "false",
+            "proto_name": "MQTT",
+            "mountpoint": "",
+        }
+
+
+@dataclass(frozen=True)
+class AuthzDecision:
+    allowed: bool
+    source: str  # "http", "no_match" or "cache"
+
+
+def read_authz_reply(reply: HttpReply) -> str | None:
+    """ "allow" or "deny" when the source matched, None for no match."""
+    if reply.status == 204:
+        return "allow"
+    if reply.status != 200:
+        return None
+    document = reply.document() or {}
+    result = document.get("result")
+    return result if result in ("allow", "deny") else None
+
+
+class HttpAuthorizer:
+    def __init__(
+        self,
+        settings: AuthzSettings,
+        client: WebhookClient,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._cache = AuthzCache(settings.cache_max_size, settings.cache_ttl, clock)
+
+    async def check(self, request: AuthzRequest) -> AuthzDecision:
+        use_cache = self._settings.cache_enabled
+        if use_cache:
+            cached = self._cache.get(request.clientid, request.cache_key())
+            if cached is not None:
+                return AuthzDecision(cached, "cache")
+        decision = await self._ask_sources(request)
+        if use_cache:
+            self._cache.put(request.clientid, request.cache_key(), decision.allowed)
+        return decision
+
+    def forget(self, clientid: str) -> None:
+        self._cache.drop(clientid)
+
+    async def _ask_sources(self, request: AuthzRequest) -> AuthzDecision:
+        for source in self._settings.sources:
+            result = await self._ask(source, request)
+            if result is not None:
+                return AuthzDecision(result == "allow", "http")
+        return AuthzDecision(self._settings.no_match == "allow", "no_match")
+
+    async def _ask(self, source: HttpEndpoint, request: AuthzRequest) -> str | None:
+        try:
+            reply = await self._client.call(source, request.values())
+        except CALL_ERRORS as exc:
+            log.debug("authz source %s failed: %s", source.url, type(exc).__name__)
+            return None
+        return read_authz_reply(reply)

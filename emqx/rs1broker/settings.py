@@ -1,0 +1,194 @@
+"""What the local broker takes from emqx.conf: authn, authz, connectors/actions, rules, API keys.
+
+Only the parts of EMQX's schema that emqx.conf uses are supported; an authenticator, authz
+source or rule of another kind stops the start-up with a ConfigError instead of being
+silently skipped (a skipped authz source would change who may publish).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rs1broker.config_file import ConfigError, read_config
+from rs1broker.durations import seconds
+from rs1broker.rule_sql import UnsupportedSql, rule_source
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "emqx.conf"
+
+
+@dataclass(frozen=True)
+class HttpEndpoint:
+    """An HTTP request template (authn or authz): placeholders filled per call."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    connect_timeout: float = 15.0
+    request_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class AuthzSettings:
+    sources: tuple[HttpEndpoint, ...] = ()
+    no_match: str = "allow"  # EMQX's default; emqx.conf says deny
+    deny_action: str = "ignore"
+    cache_enabled: bool = True
+    cache_max_size: int = 32
+    cache_ttl: float = 60.0
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """An HTTP action bound to its connector: where and how a rule output is sent."""
+
+    name: str  # "http:NAME", as rules reference it
+    method: str
+    url: str
+    headers: dict[str, str]
+    body_template: str | None  # None: the whole rule output as JSON
+    max_retries: int = 2
+    connect_timeout: float = 15.0
+    request_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    rule_id: str
+    source: str  # a topic filter or "$events/client_connected" / "$events/client_disconnected"
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    node_name: str = "emqx@127.0.0.1"
+    authn: tuple[HttpEndpoint, ...] = ()
+    authz: AuthzSettings = field(default_factory=AuthzSettings)
+    actions: dict[str, ActionSpec] = field(default_factory=dict)
+    rules: tuple[RuleSpec, ...] = ()
+    api_key_file: Path | None = None
+    # Local tunables (not in emqx.conf): action workers and retry backoff.
+    action_workers: int = 8
+    retry_backoff: float = 0.2
+
+
+def load_settings(
+    path: Path = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
+) -> BrokerSettings:
+    return settings_from_config(read_config(path, env))
+
+
+def settings_from_config(conf: dict[str, Any]) -> BrokerSettings:
+    connectors = conf.get("connectors", {}).get("http", {})
+    actions = _actions(conf.get("actions", {}).get("http", {}), connectors)
+    bootstrap = conf.get("api_key", {}).get("bootstrap_file")
+    return BrokerSettings(
+        node_name=str(conf.get("node", {}).get("name", "emqx@127.0.0.1")),
+        authn=tuple(_authenticator(a) for a in conf.get("authentication", []) if _enabled(a)),
+        authz=_authz(conf.get("authorization", {})),
+        actions=actions,
+        rules=_rules(conf.get("rule_engine", {}).get("rules", {}), actions),
+        api_key_file=Path(bootstrap) if bootstrap else None,
+        action_workers=max([8, *(int(c.get("pool_size", 8)) for c in connectors.values())]),
+    )
+
+
+def _enabled(item: dict[str, Any]) -> bool:
+    return item.get("enable", True) is not False
+
+
+def _duration(item: dict[str, Any], key: str, default: float) -> float:
+    try:
+        return seconds(item.get(key), default)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _endpoint(item: dict[str, Any], default_timeout: float) -> HttpEndpoint:
+    method = str(item.get("method", "post")).lower()
+    headers = {str(k): str(v) for k, v in item.get("headers", {}).items()}
+    if method == "post" and not any(k.lower() == "content-type" for k in headers):
+        headers["content-type"] = "application/json"  # EMQX adds it for POST
+    return HttpEndpoint(
+        method=method,
+        url=str(item["url"]),
+        headers=headers,
+        body=dict(item.get("body", {})),
+        connect_timeout=_duration(item, "connect_timeout", 15.0),
+        request_timeout=_duration(item, "request_timeout", default_timeout),
+    )
+
+
+def _authenticator(item: dict[str, Any]) -> HttpEndpoint:
+    kind = (item.get("mechanism"), item.get("backend"))
+    if kind != ("password_based", "http"):
+        raise ConfigError(f"unsupported authenticator {kind}: only password_based + http")
+    return _endpoint(item, 5.0)
+
+
+def _authz(section: dict[str, Any]) -> AuthzSettings:
+    sources = []
+    for source in section.get("sources", []):
+        if not _enabled(source):
+            continue
+        if source.get("type") != "http":
+            raise ConfigError(f"unsupported authorization source {source.get('type')!r}")
+        sources.append(_endpoint(source, 30.0))
+    cache = section.get("cache", {})
+    return AuthzSettings(
+        sources=tuple(sources),
+        no_match=str(section.get("no_match", "allow")),
+        deny_action=str(section.get("deny_action", "ignore")),
+        cache_enabled=cache.get("enable", True) is not False,
+        cache_max_size=int(cache.get("max_size", 32)),
+        cache_ttl=_duration(cache, "ttl", 60.0),
+    )
+
+
+def _actions(
+    section: dict[str, Any], connectors: dict[str, dict[str, Any]]
+) -> dict[str, ActionSpec]:
+    specs = {}
+    for name, action in section.items():
+        if not _enabled(action):
+            continue
+        connector = connectors.get(action.get("connector", ""))
+        if connector is None or not _enabled(connector):
+            raise ConfigError(f"action {name}: no enabled connector {action.get('connector')!r}")
+        specs[f"http:{name}"] = _action(f"http:{name}", action, connector)
+    return specs
+
+
+def _action(name: str, action: dict[str, Any], connector: dict[str, Any]) -> ActionSpec:
+    params = action.get("parameters", {})
+    headers = {str(k): str(v) for k, v in connector.get("headers", {}).items()}
+    headers.update({str(k): str(v) for k, v in params.get("headers", {}).items()})
+    body = params.get("body")
+    return ActionSpec(
+        name=name,
+        method=str(params.get("method", "post")).lower(),
+        url=str(connector["url"]).rstrip("/") + str(params.get("path", "")),
+        headers=headers,
+        body_template=str(body) if body else None,
+        max_retries=int(params.get("max_retries", 2)),
+        connect_timeout=_duration(connector, "connect_timeout", 15.0),
+        request_timeout=_duration(params, "request_timeout", 30.0),
+    )
+
+
+def _rules(section: dict[str, Any], actions: dict[str, ActionSpec]) -> tuple[RuleSpec, ...]:
+    rules = []
+    for rule_id, rule in section.items():
+        if not _enabled(rule):
+            continue
+        try:
+            source = rule_source(str(rule.get("sql", "")))
+        except UnsupportedSql as exc:
+            raise ConfigError(f"rule {rule_id}: {exc}") from None
+        names = tuple(str(a) for a in rule.get("actions", []))
+        missing = [a for a in names if a not in actions]
+        if missing:
+            raise ConfigError(f"rule {rule_id}: unknown or unsupported actions {missing}")
+        rules.append(RuleSpec(rule_id, source, names))
+    return tuple(rules)
