@@ -15,7 +15,7 @@ from rs1.admin.auth import require_admin
 from rs1.http.errors import ApiError, utc_now_iso
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import validation_details
-from rs1.ota.manifest import FirmwareManifest, SignatureError, verify_image
+from rs1.ota.manifest import MAX_IMAGE_BYTES, Manifest, SignatureError, verify_image
 from rs1.services import Services
 
 MANIFEST_HEADER = "x-rs1-manifest"  # base64 (or raw) JSON of the signed manifest
@@ -25,13 +25,13 @@ def firmware_key(model: str, version: str) -> str:
     return f"firmware/{model}/{version}.bin"
 
 
-def _manifest(request: ApiRequest) -> FirmwareManifest:
+def _manifest(request: ApiRequest) -> Manifest:
     raw = request.header(MANIFEST_HEADER)
     if not raw:
         raise ApiError(422, "firmware_rejected", f"The {MANIFEST_HEADER} header is missing.")
     try:
         text = raw if raw.lstrip().startswith("{") else base64.b64decode(raw).decode()
-        return FirmwareManifest.model_validate(json.loads(text))
+        return Manifest.model_validate(json.loads(text))
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         details = validation_details(exc) if isinstance(exc, ValidationError) else None
         message = f"The manifest is invalid: {exc.__class__.__name__}."
@@ -43,6 +43,8 @@ async def upload_firmware(
 ) -> ApiResponse:
     await require_admin(request, svc)
     manifest = _manifest(request)
+    if manifest.size > MAX_IMAGE_BYTES:
+        raise ApiError(422, "firmware_rejected", f"Images are at most {MAX_IMAGE_BYTES} bytes.")
     if (manifest.model, manifest.version) != (model, version):
         raise ApiError(422, "firmware_rejected", "The manifest names another model/version.")
     try:
@@ -68,7 +70,7 @@ async def upload_firmware(
     return json_response({**_public(manifest), "created": True}, 201)
 
 
-def _public(manifest: FirmwareManifest) -> dict:
+def _public(manifest: Manifest) -> dict:
     return manifest.model_dump(mode="json")
 
 

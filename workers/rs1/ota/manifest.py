@@ -1,38 +1,74 @@
-"""Firmware manifests and their ECDSA P-256 signatures (verified with the pure-Python
-`ecdsa` package: no `cryptography` wheel exists for Pyodide)."""
+"""The signed-firmware manifest: what the release pipeline publishes next to an image,
+and how the Workers verify an image against it (pure-Python `ecdsa`: Pyodide has no
+`cryptography` wheel). One definition: firmware/rs1fw re-exports the model."""
 
 import base64
 import binascii
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
 from ecdsa import BadSignatureError, NIST256p, VerifyingKey
 from ecdsa.util import sigdecode_der
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    model_validator,
+)
 
-from rs1.ota.semver import is_version
+from rs1.ota.semver import SEMVER_PATTERN, parse_version
+
+MODEL_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+SemVer = Annotated[str, Field(pattern=SEMVER_PATTERN, max_length=32)]
+
+
+def _base64(value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("signature must be standard base64") from exc
+    if not raw:
+        raise ValueError("signature is empty")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    if value.utcoffset() is None or value.utcoffset().total_seconds() != 0:
+        raise ValueError("created_at must be UTC")
+    return value.astimezone(UTC)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Annotated[str, Field(pattern=MODEL_PATTERN)]
+    version: SemVer
+    size: Annotated[int, Field(ge=1)]
+    sha256: Annotated[str, Field(pattern=SHA256_PATTERN)]
+    signature: Annotated[str, AfterValidator(_base64)]  # base64 of the DER ECDSA signature
+    min_version: SemVer | None = None
+    created_at: Annotated[datetime, AfterValidator(_utc)]
+
+    @model_validator(mode="after")
+    def _min_not_above_version(self) -> "Manifest":
+        if self.min_version and parse_version(self.min_version) > parse_version(self.version):
+            raise ValueError("min_version is above version: no device could install it")
+        return self
+
+    @field_serializer("created_at")
+    def _iso_z(self, value: datetime) -> str:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def signature_der(self) -> bytes:
+        return base64.b64decode(self.signature)
+
 
 MAX_IMAGE_BYTES = 16 * 1024 * 1024  # ESP32 flash partitions are far smaller
-MODEL_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
-
-
-class FirmwareManifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = Field(pattern=MODEL_PATTERN)
-    version: str
-    size: int = Field(gt=0, le=MAX_IMAGE_BYTES)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    signature: str = Field(min_length=8, max_length=512)
-    min_version: str | None = None
-    created_at: datetime
-
-    @field_validator("version", "min_version")
-    @classmethod
-    def _semver(cls, value: str | None) -> str | None:
-        if value is not None and not is_version(value):
-            raise ValueError(f"not a semantic version: {value!r}")
-        return value
 
 
 class SignatureError(Exception):
@@ -54,7 +90,7 @@ def load_public_key(text: str) -> VerifyingKey:
     return key
 
 
-def verify_image(image: bytes, manifest: FirmwareManifest, public_key: str) -> None:
+def verify_image(image: bytes, manifest: Manifest, public_key: str) -> None:
     """Raises SignatureError unless size, SHA-256 and the ECDSA signature all match."""
     if len(image) != manifest.size:
         raise SignatureError(f"size is {len(image)}, the manifest says {manifest.size}")

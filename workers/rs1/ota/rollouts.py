@@ -16,7 +16,7 @@ from rs1.mqtt.topics import device_topic
 from rs1.ota import safety
 from rs1.ota.bucketing import in_cohort
 from rs1.ota.device_status import FAILURES, FINISHED, IN_PROGRESS, RANK
-from rs1.ota.semver import InvalidVersion, Version
+from rs1.ota.semver import parse_version
 from rs1.ota.signed_url import signed_url
 from rs1.services import Services
 from rs1.storage.database import Database, Statement
@@ -115,8 +115,8 @@ def failure_stats(counts: dict[str, int]) -> tuple[int, int]:
 def _older(a: str | None, b: str) -> bool | None:
     """a < b as versions; None when a is unknown or not a version."""
     try:
-        return Version.parse(a) < Version.parse(b) if a else None
-    except InvalidVersion:
+        return parse_version(a) < parse_version(b) if a else None
+    except ValueError:
         return None
 
 

@@ -1,0 +1,1 @@
+"""RS-1 firmware tooling: signing, versions, test images and the simulated device OTA client."""

@@ -1,0 +1,5 @@
+import sys
+
+from rs1fw.cli import main
+
+sys.exit(main())

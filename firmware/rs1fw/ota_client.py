@@ -1,0 +1,276 @@
+"""The device side of OTA, as the RS-1 firmware does it, minus MQTT.
+
+One OtaClient per simulated device. The fleet hands it every parsed ota/trigger message
+(`await client.handle(msg)`, each in its own task) and injects the device's side effects:
+publishing on ota/status, rebooting into a firmware version, the hourly MQTT password.
+
+Flow for an install: refuse a downgrade/reinstall up front → download (resumable) →
+verify size, sha256, ECDSA signature and the image header → install → reboot into the new
+version → self-test → success, or roll back (reboot into the old version) and report failed.
+"""
+
+import asyncio
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from rs1fw.images import ImageFormatError, parse_header
+from rs1fw.ota_download import (
+    Downloader,
+    DownloadError,
+    Flash,
+    NothingPending,
+    Superseded,
+    backoff_delay,
+)
+from rs1fw.ota_messages import CancelOrder, InstallOffer, OtaError, Status, StatusReport
+from rs1fw.ota_settings import OtaFaults, OtaSettings
+from rs1fw.signing import Pem, VerificationError, check_image
+from rs1fw.versions import parse_version
+
+log = logging.getLogger(__name__)
+
+# Each callable may be sync or async. publish_status returning False means "not sent"
+# (offline, e.g. mid-reboot): the report is retried with backoff.
+PublishStatus = Callable[[dict[str, object]], Awaitable[bool | None] | bool | None]
+Reboot = Callable[[str], Awaitable[None] | None]
+Hook = Callable[[], Awaitable[None] | None]
+
+_MAX_SUPERSEDES = 3  # fresh offers naming another image, followed per trigger
+
+T = TypeVar("T")
+
+
+async def _resolve(value: Awaitable[T] | T) -> T:
+    return await value if inspect.isawaitable(value) else value
+
+
+class OtaClient:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        installed_version: str,
+        public_key_pem: Pem,
+        ota_base: str,
+        http: httpx.AsyncClient,
+        publish_status: PublishStatus,
+        reboot: Reboot,
+        password: Callable[[], str],
+        faults: OtaFaults | None = None,
+        rng: random.Random | None = None,
+        settings: OtaSettings | None = None,
+        model: str | None = None,
+        on_power_loss: Hook | None = None,
+        on_bricked: Hook | None = None,
+    ) -> None:
+        """`reboot(v)` should return once the device is booting v (publishing may still be
+        offline for a moment); `on_power_loss` drops the connection mid-download (the
+        client then waits power_loss_dark_s and resumes); `on_bricked` must silence the
+        device for good. `model`, when given, refuses offers for other models."""
+        self.device_id = device_id
+        self._installed = str(parse_version(installed_version))
+        self._public_key = public_key_pem
+        self._publish = publish_status
+        self._reboot = reboot
+        self._faults = faults or OtaFaults()
+        self._settings = settings or OtaSettings()
+        self._rng = rng or random.Random()  # noqa: S311 — simulation, not security
+        # Retries draw jitter from their own stream, so network luck never shifts the
+        # seeded self-test outcomes.
+        self._jitter = random.Random(self._rng.getrandbits(64))  # noqa: S311
+        self._model = model
+        self._on_bricked = on_bricked
+        self._flash = Flash()
+        self._lock = asyncio.Lock()
+        self._queued: set[str] = set()
+        self._cancelled: set[str] = set()
+        self._download_task: asyncio.Task[tuple[InstallOffer, bytes]] | None = None
+        self._active: str | None = None
+        self.bricked = False
+        self._downloader = Downloader(
+            http=http,
+            ota_base=ota_base,
+            device_id=device_id,
+            password=password,
+            settings=self._settings,
+            faults=self._faults,
+            rng=self._jitter,
+            on_progress=self._report_progress,
+            on_power_loss=lambda: _resolve(on_power_loss() if on_power_loss else None),
+        )
+
+    @property
+    def installed_version(self) -> str:
+        return self._installed
+
+    async def handle(self, message: Mapping[str, object]) -> None:
+        """Act on one ota/trigger message; returns when that job has ended."""
+        if self.bricked:
+            return
+        action = message.get("action")
+        if action == "cancel":
+            self._cancel(message)
+        elif action == "install":
+            await self._install(message)
+        else:
+            log.warning("%s: ignoring ota trigger with action %r", self.device_id, action)
+
+    def _cancel(self, message: Mapping[str, object]) -> None:
+        try:
+            rollout_id = CancelOrder.model_validate(message).rollout_id
+        except ValidationError:
+            log.warning("%s: ignoring malformed cancel", self.device_id)
+            return
+        if rollout_id not in self._queued:
+            return  # unknown, finished, or already installing: nothing to stop
+        self._cancelled.add(rollout_id)
+        if self._active == rollout_id and self._download_task is not None:
+            self._download_task.cancel()
+
+    async def _install(self, message: Mapping[str, object]) -> None:
+        try:
+            offer = InstallOffer.model_validate(message)
+        except ValidationError:
+            log.warning("%s: ignoring malformed install trigger", self.device_id)
+            return
+        if offer.rollout_id in self._queued:
+            return  # a QoS 1 redelivery of a job already queued or running
+        self._queued.add(offer.rollout_id)
+        try:
+            async with self._lock:  # one job at a time, in arrival order
+                if not self.bricked and offer.rollout_id not in self._cancelled:
+                    await self._run(offer)
+        finally:
+            self._queued.discard(offer.rollout_id)
+            self._cancelled.discard(offer.rollout_id)
+
+    async def _run(self, offer: InstallOffer) -> None:
+        try:
+            for _ in range(_MAX_SUPERSEDES + 1):
+                self._active = offer.rollout_id
+                try:
+                    await self._attempt(offer)
+                    return
+                except Superseded as exc:
+                    log.info("%s: superseded by %s", self.device_id, exc.offer.rollout_id)
+                    offer = exc.offer
+            await self._fail(offer, OtaError.DOWNLOAD_FAILED)
+        finally:
+            self._active = None
+
+    async def _attempt(self, offer: InstallOffer) -> None:
+        if refusal := self._refusal(offer):
+            await self._fail(offer, refusal)
+            return
+        downloaded = await self._download(offer)
+        if downloaded is None:
+            return
+        offer, image = downloaded
+        await self._report(offer, Status.VERIFYING)
+        if error := self._verify(image, offer):
+            self._flash.erase()  # never resume into a bad image
+            await self._fail(offer, error)
+            return
+        if offer.rollout_id in self._cancelled:
+            return  # the last moment a cancel counts: installing cannot be stopped
+        await self._install_and_reboot(offer)
+
+    def _refusal(self, offer: InstallOffer) -> OtaError | None:
+        if self._model is not None and offer.model != self._model:
+            return OtaError.MODEL_MISMATCH
+        offered, installed = parse_version(offer.version), parse_version(self._installed)
+        if offered == installed:
+            return OtaError.ALREADY_INSTALLED
+        return OtaError.DOWNGRADE_REFUSED if offered < installed else None
+
+    async def _download(self, offer: InstallOffer) -> tuple[InstallOffer, bytes] | None:
+        """The image, or None when the job ends here (cancelled, withdrawn, given up)."""
+        task = asyncio.create_task(self._downloader.download(offer, self._flash))
+        self._download_task = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if (current := asyncio.current_task()) and current.cancelling():
+                raise  # we are being cancelled ourselves, not by a cancel order
+            log.info("%s: rollout %s cancelled", self.device_id, offer.rollout_id)
+        except NothingPending:
+            log.info("%s: no offer pending any more; stopping", self.device_id)
+        except DownloadError as exc:
+            log.warning("%s: download failed: %s", self.device_id, exc)
+            await self._fail(offer, exc.code)
+        finally:
+            self._download_task = None
+        return None
+
+    def _verify(self, image: bytes, offer: InstallOffer) -> OtaError | None:
+        try:
+            check_image(image, offer.size, offer.sha256, offer.signature, self._public_key)
+        except VerificationError as exc:
+            return OtaError(exc.code)
+        if self._settings.check_header:
+            # The signature covers the bytes, not the offer's labels: an old signed image
+            # offered as a newer version must not pass.
+            try:
+                found = parse_header(image)
+            except ImageFormatError:
+                return OtaError.HEADER_MISMATCH
+            if found != (offer.model, offer.version):
+                return OtaError.HEADER_MISMATCH
+        return None
+
+    async def _install_and_reboot(self, offer: InstallOffer) -> None:
+        await self._report(offer, Status.INSTALLING)
+        if self._faults.bricked:
+            self.bricked = True
+            log.info("%s: bricked while installing %s", self.device_id, offer.version)
+            if self._on_bricked is not None:
+                await _resolve(self._on_bricked())
+            return
+        await asyncio.sleep(self._settings.install_s)
+        self._flash.erase()
+        await self._report(offer, Status.REBOOTING)
+        previous = self._installed
+        await self._boot(offer.version)
+        await asyncio.sleep(self._settings.self_test_s)
+        if self._rng.random() < self._faults.install_failure_probability:
+            await self._boot(previous)  # the bootloader's rollback to the old partition
+            await self._fail(offer, OtaError.SELF_TEST_FAILED)
+        else:
+            await self._report(offer, Status.SUCCESS)
+
+    async def _boot(self, version: str) -> None:
+        self._installed = version
+        await _resolve(self._reboot(version))
+
+    async def _report_progress(self, offer: InstallOffer, percent: int) -> None:
+        await self._report(offer, Status.DOWNLOADING, progress=percent)
+
+    async def _fail(self, offer: InstallOffer, error: OtaError) -> None:
+        await self._report(offer, Status.FAILED, error=error.value)
+
+    async def _report(
+        self,
+        offer: InstallOffer,
+        status: Status,
+        *,
+        progress: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        report = StatusReport(
+            rollout_id=offer.rollout_id,
+            status=status,
+            version=offer.version,
+            progress=progress,
+            error=error,
+        ).payload()
+        for attempt in range(1, self._settings.publish_attempts + 1):
+            if await _resolve(self._publish(report)) is not False:
+                return
+            await asyncio.sleep(backoff_delay(attempt, self._settings, self._jitter))
+        log.warning("%s: gave up publishing %s", self.device_id, status.value)
