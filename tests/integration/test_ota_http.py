@@ -55,7 +55,7 @@ def report_ota(
     webhook: httpx.Client, device_id: str, rollout_id: str, status: str, **extra
 ) -> dict:
     now = int(time.time() * 1000)
-    payload = {"rollout_id": rollout_id, "status": status, **extra}
+    payload = {"rollout_id": rollout_id, "status": status, "version": "0.0.0", **extra}
     body = {
         "id": uuid.uuid4().hex,
         "clientid": device_id,

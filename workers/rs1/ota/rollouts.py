@@ -16,6 +16,7 @@ from rs1.mqtt.topics import device_topic
 from rs1.ota import safety
 from rs1.ota.bucketing import in_cohort
 from rs1.ota.device_status import FAILURES, FINISHED, IN_PROGRESS, RANK
+from rs1.ota.messages import InstallOffer
 from rs1.ota.semver import parse_version
 from rs1.ota.signed_url import signed_url
 from rs1.services import Services
@@ -154,16 +155,16 @@ def trigger_message(svc: Services, rollout: Rollout, device_id: str, now_s: floa
 
 
 def offer_body(rollout: Rollout, url: str) -> dict[str, Any]:
-    return {
-        "action": "install",
-        "rollout_id": rollout.rollout_id,
-        "model": rollout.model,
-        "version": rollout.version,
-        "url": url,
-        "sha256": rollout.sha256,
-        "signature": rollout.signature,
-        "size": rollout.size,
-    }
+    offer = InstallOffer(
+        rollout_id=rollout.rollout_id,
+        model=rollout.model,
+        version=rollout.version,
+        url=url,
+        sha256=rollout.sha256,
+        signature=rollout.signature,
+        size=rollout.size,
+    )
+    return offer.model_dump(mode="json")
 
 
 async def _publish(svc: Services, messages: list[Message]) -> list[bool]:

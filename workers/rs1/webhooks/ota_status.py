@@ -5,29 +5,16 @@ no-ops. A reported success counts only once the device's `state` shows the new v
 (post-reboot validation); failures trigger an immediate safety evaluation of the rollout.
 """
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
 from rs1.devices import store
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import parse_body
 from rs1.mqtt.webhook_models import PublishEnvelope
 from rs1.ota import rollouts as ro
 from rs1.ota.device_status import RANK, accepts
+from rs1.ota.messages import StatusReport
 from rs1.services import Services
 from rs1.webhooks.envelope import checked_device, parse_payload
 from rs1.webhooks.guard import require_webhook_secret
-
-
-class OtaStatusPayload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    rollout_id: str = Field(min_length=1, max_length=64)
-    status: Literal["downloading", "verifying", "installing", "rebooting", "success", "failed"]
-    progress: int | None = Field(default=None, ge=0, le=100)
-    error: str | None = Field(default=None, max_length=256)
-    version: str | None = Field(default=None, max_length=64)
-    message_id: str | None = Field(default=None, max_length=64)
 
 
 async def _validated(svc: Services, device_id: str, rollout: ro.Rollout, status: str) -> str:
@@ -43,7 +30,7 @@ async def ota_status(request: ApiRequest, svc: Services) -> ApiResponse:
     await require_webhook_secret(request, svc)
     envelope = parse_body(PublishEnvelope, request)
     device_id = await checked_device(envelope, svc)
-    report = parse_payload(OtaStatusPayload, envelope)
+    report = parse_payload(StatusReport, envelope)
     rollout = await ro.load(svc.db, report.rollout_id)
     row = await svc.db.first(
         "SELECT status, progress FROM ota_device_status WHERE device_id = ? AND rollout_id = ?",
@@ -52,7 +39,7 @@ async def ota_status(request: ApiRequest, svc: Services) -> ApiResponse:
     )
     if rollout is None or row is None:
         return json_response({"applied": False, "reason": "device not in this rollout"})
-    status = await _validated(svc, device_id, rollout, report.status)
+    status = await _validated(svc, device_id, rollout, str(report.status))
     if not accepts(row["status"], row["progress"], status, report.progress):
         return json_response({"applied": False, "reason": f"already {row['status']}"})
     at = envelope.publish_received_at or envelope.timestamp
