@@ -1,0 +1,5 @@
+import sys
+
+from rs1tools.fleet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""What a fleet run is: sizes, endpoints, pacing and fault mix."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rs1tools.fleet.backoff import BackoffPolicy
+from rs1tools.fleet.faults import FaultSpec
+from rs1tools.fleet.identity import DeviceIdentity
+
+
+@dataclass(frozen=True)
+class FaultTiming:
+    """How often faults strike (real seconds; means of exponential waits)."""
+
+    flaky_mean_s: float = 20.0
+    power_loss_mean_s: float = 30.0
+    power_off_s: tuple[float, float] = (5.0, 15.0)
+    reboot_off_s: float = 1.0  # an OTA/requested restart is quick
+    foreign_interval_s: float = 10.0
+    skew_hours: tuple[float, float] = (2.0, 6.0)  # beyond the broker's one-hour tolerance
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    devices: int = 10
+    duration_s: float | None = 60.0  # None: run until stopped
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    api: str = "http://127.0.0.1:8787"
+    secrets: Path | None = None  # a secrets CSV instead of enrolling through the API
+    identities: tuple[DeviceIdentity, ...] | None = None  # pre-made identities (tests)
+    telemetry_interval_s: float = 5.0
+    clock_speed: float = 1.0
+    faults: tuple[FaultSpec, ...] = ()
+    seed: int = 1
+    duplicate_rate: float = 0.02
+    keepalive_s: int = 30
+    firmware_version: str = "1.0.0"
+    ramp_s: float = 5.0  # boots are spread over this many seconds
+    connect_timeout_s: float = 10.0
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    timing: FaultTiming = field(default_factory=FaultTiming)
+
+    def __post_init__(self) -> None:
+        if self.devices < 1:
+            raise ValueError("devices must be >= 1")
+        if self.telemetry_interval_s <= 0 or self.clock_speed <= 0:
+            raise ValueError("telemetry interval and clock speed must be positive")
+        if not 0 <= self.duplicate_rate <= 1:
+            raise ValueError("duplicate_rate must be within 0..1")

@@ -1,0 +1,39 @@
+"""The OTA hook: what a device does with opticworks/{id}/ota/trigger.
+
+For now triggers are only recorded; the OTA client (download, verify, report on ota/status,
+reboot into the new version) plugs in as another OtaHandler, using the DeviceHandle the
+simulated device passes it.
+"""
+
+from typing import Protocol
+
+from pydantic import BaseModel
+
+
+class DeviceHandle(Protocol):
+    """What a simulated device offers to an OTA client."""
+
+    device_id: str
+    firmware_version: str
+    ota_triggers: list[dict[str, object]]
+
+    async def publish(self, *suffix: str, payload: BaseModel) -> bool:
+        """Publish (QoS 1) to opticworks/{id}/{suffix}; False when offline."""
+        ...
+
+    def reboot(self, firmware_version: str | None = None) -> None:
+        """Restart like esp_restart(): abrupt drop, short dark period, boot (maybe new fw)."""
+        ...
+
+
+class OtaHandler(Protocol):
+    async def on_trigger(self, device: DeviceHandle, trigger: dict[str, object]) -> None:
+        """Runs in its own task per trigger, so a slow download never blocks the device."""
+        ...
+
+
+class RecordingOta:
+    """The default: remember each trigger on the device (the summary counts them)."""
+
+    async def on_trigger(self, device: DeviceHandle, trigger: dict[str, object]) -> None:
+        device.ota_triggers.append(trigger)

@@ -1,0 +1,84 @@
+"""End to end: real MQTT clients → the EMQX-compatible local broker → the Workers → D1."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from rs1tools.fleet import Fleet, FleetConfig, parse_faults
+from rs1tools.fleet.config import FaultTiming
+
+DEVICES = 50
+
+
+@pytest.fixture(autouse=True)
+def _needs_broker(system) -> None:
+    if system.mqtt_port is None:
+        pytest.skip("needs the local broker")
+
+
+def telemetry_ids(admin: httpx.Client, device_id: str) -> list[str]:
+    response = admin.get(f"/api/devices/{device_id}/telemetry", params={"from": 0, "limit": 1000})
+    assert response.status_code == 200, response.text
+    return [item["message_id"] for item in response.json()["items"]]
+
+
+async def wait_for(predicate, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.25)
+    return predicate()
+
+
+def test_fleet_end_to_end(system, admin) -> None:
+    config = FleetConfig(
+        devices=DEVICES,
+        duration_s=None,
+        mqtt_port=system.mqtt_port,
+        api=system.urls["device_api"],
+        telemetry_interval_s=1.0,
+        faults=parse_faults("wrong-password:0.02,foreign-topic:0.02"),
+        timing=FaultTiming(foreign_interval_s=0.5),
+        ramp_s=2.0,
+        seed=11,
+    )
+    asyncio.run(scenario(config, admin))
+
+
+async def scenario(config: FleetConfig, admin: httpx.Client) -> None:
+    async with Fleet(config) as fleet:
+        devices = fleet.devices
+        wrong = [d for d in devices if d.fault and d.fault.value == "wrong-password"]
+        foreign = [d for d in devices if d.fault and d.fault.value == "foreign-topic"]
+        normal = [d for d in devices if d.fault is None]
+        assert len(wrong) == 1 and len(foreign) == 1
+        # 49 of 50 connect with their hourly HMAC password; the wrong one is refused.
+        assert await wait_for(lambda: len(fleet.connected_ids()) == DEVICES - 1, 60)
+        assert wrong[0].device_id not in fleet.connected_ids()
+        assert wrong[0].last_refusal is not None
+        await asyncio.sleep(4)  # telemetry, duplicates and forged publishes flow
+
+        # State and telemetry reached D1 through the webhooks.
+        shown = admin.get(f"/admin/devices/{normal[0].device_id}").json()
+        assert shown["online"] is True and shown["firmware_version"] == "1.0.0"
+        ids = telemetry_ids(admin, normal[0].device_id)
+        assert len(ids) >= 3 and len(ids) == len(set(ids))
+        assert admin.get(f"/admin/devices/{wrong[0].device_id}").json()["online"] is False
+
+        # The foreign device's forged telemetry (its own message-id prefix) reached no victim.
+        summary = fleet.summary()
+        assert summary.foreign_attempts > 0
+        prefix = foreign[0].device_id[:8]
+        for victim in normal[:20]:
+            assert not [m for m in telemetry_ids(admin, victim.device_id) if m.startswith(prefix)]
+
+        # Revoking a connected device ends its session, and its reconnects are refused.
+        target = normal[1]
+        revoked = admin.post(f"/admin/devices/{target.device_id}/revoke").json()
+        assert revoked["session"] == "ended"
+        assert await wait_for(lambda: target.device_id not in fleet.connected_ids(), 10)
+        assert await wait_for(lambda: target.last_refusal is not None, 20)
+        assert target.device_id not in fleet.connected_ids()
