@@ -74,31 +74,44 @@ async def _device(request: ApiRequest, svc: Services) -> str:
     return device_id
 
 
-async def offer(request: ApiRequest, svc: Services, model: str) -> ApiResponse:
-    """The device's current offer with a fresh signed URL (also how an expired URL is
-    refreshed), or 204. Devices that missed their trigger are enrolled here too."""
-    device_id = await _device(request, svc)
-    now_ms = int(svc.clock() * 1000)
+async def _pending_offer(svc: Services, device_id: str, model: str) -> ro.Rollout | None:
+    """A rollout (live or completed) that already counts this device in and is unfinished."""
+    marks = ",".join("?" * (1 + len(IN_PROGRESS)))
+    row = await svc.db.first(
+        "SELECT r.* FROM ota_device_status s JOIN ota_rollouts r ON r.rollout_id = s.rollout_id "
+        f"WHERE s.device_id = ? AND r.model = ? AND s.status IN ({marks}) "
+        "AND r.status IN (?, ?) ORDER BY r.created_at DESC",
+        device_id,
+        model,
+        "pending",
+        *IN_PROGRESS,
+        ro.ACTIVE,
+        ro.COMPLETED,
+    )
+    return None if row is None else ro.Rollout.from_row(row)
+
+
+async def _new_offer(svc: Services, device_id: str, model: str, now_ms: int) -> ro.Rollout | None:
+    """A device that missed its trigger entirely joins the active rollout's cohort here."""
     for rollout in await ro.live_rollouts(svc.db, model):
         if rollout.status != ro.ACTIVE or not ro.wanted(rollout, device_id):
             continue
-        row = await svc.db.first(
-            "SELECT status FROM ota_device_status WHERE device_id = ? AND rollout_id = ?",
-            device_id,
-            rollout.rollout_id,
-        )
-        if row is not None and row["status"] not in ("pending", *IN_PROGRESS):
-            continue
-        await ro.enrol_cohort(svc, rollout, now_ms)  # records the device (skips stay skips)
-        again = await svc.db.first(
-            "SELECT status FROM ota_device_status WHERE device_id = ? AND rollout_id = ?",
-            device_id,
-            rollout.rollout_id,
-        )
-        if again is None or again["status"] == "skipped":
-            continue
-        expiry = int(svc.clock()) + svc.settings.signed_url_expiry
-        url = signed_url(svc.settings.ota_base_url, svc.settings.signing_key, device_id,
-                         rollout.model, rollout.version, rollout.sha256, expiry)  # fmt: skip
-        return json_response(ro.offer_body(rollout, url), headers={"cache-control": "no-store"})
-    return empty_response(204)
+        await ro.enrol_cohort(svc, rollout, now_ms)
+        if await _pending_offer(svc, device_id, model):
+            return rollout
+    return None
+
+
+async def offer(request: ApiRequest, svc: Services, model: str) -> ApiResponse:
+    """The device's current offer with a fresh signed URL (also how an expired URL is
+    refreshed), or 204 when nothing is pending for it."""
+    device_id = await _device(request, svc)
+    now_ms = int(svc.clock() * 1000)
+    rollout = await _pending_offer(svc, device_id, model)
+    rollout = rollout or await _new_offer(svc, device_id, model, now_ms)
+    if rollout is None:
+        return empty_response(204)
+    expiry = int(svc.clock()) + svc.settings.signed_url_expiry
+    url = signed_url(svc.settings.ota_base_url, svc.settings.signing_key, device_id,
+                     rollout.model, rollout.version, rollout.sha256, expiry)  # fmt: skip
+    return json_response(ro.offer_body(rollout, url), headers={"cache-control": "no-store"})

@@ -255,9 +255,10 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     """A device came online: send any trigger it missed while offline."""
     rows = await svc.db.all(
         "SELECT r.* FROM ota_device_status s JOIN ota_rollouts r ON r.rollout_id = s.rollout_id "
-        "WHERE s.device_id = ? AND s.status = 'pending' AND r.status = ?",
+        "WHERE s.device_id = ? AND s.status = 'pending' AND r.status IN (?, ?)",
         device_id,
         ACTIVE,
+        COMPLETED,
     )
     sent = 0
     for row in rows:
@@ -370,10 +371,12 @@ async def evaluate(svc: Services, rollout: Rollout, now_ms: int, enrol: bool = T
     if enrol:
         await enrol_cohort(svc, rollout, now_ms)
         counts = await status_counts(svc.db, rollout.rollout_id)
-    open_rows = sum(counts.get(s, 0) for s in (*IN_PROGRESS, "pending"))
+    # Offline (pending) devices do not hold an intermediate stage — they get the trigger when
+    # they return — but the rollout is complete only when nobody is left waiting.
+    open_rows = sum(counts.get(s, 0) for s in IN_PROGRESS)
     soaked = now_ms - rollout.stage_started_at >= rollout.stage.soak_minutes * 60_000
     last = rollout.current_stage + 1 == len(rollout.stages)
-    if open_rows == 0 and last and soaked:
+    if open_rows == 0 and last and soaked and not counts.get("pending"):
         # Nothing riskier follows the last stage: finishing it needs no statistical advance.
         await set_status(svc.db, rollout.rollout_id, COMPLETED, "all devices finished", now_ms)
         return COMPLETED
@@ -394,6 +397,14 @@ async def tick(svc: Services, now_ms: int) -> dict[str, str]:
         if rollout.status == ACTIVE:
             await _time_out(svc, rollout, now_ms)
         result[rollout.rollout_id] = await evaluate(svc, rollout, now_ms)
+    # Devices of an aborted rollout that were already installing can still go silent: time
+    # them out too, so the rollout's record shows them as failures.
+    for row in await svc.db.all(
+        "SELECT r.* FROM ota_rollouts r WHERE r.status = ? AND EXISTS (SELECT 1 FROM "
+        "ota_device_status s WHERE s.rollout_id = r.rollout_id AND s.status_rank BETWEEN 1 AND 5)",
+        ABORTED,
+    ):
+        await _time_out(svc, Rollout.from_row(row), now_ms)
     return result
 
 
