@@ -14,6 +14,10 @@ from rs1tools.devvars import secret
 from rs1tools.localstack import ROOT, LocalStack, free_port
 
 
+def _raise_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @dataclass
 class LocalSystem:
     state_dir: Path = ROOT / ".state"
@@ -88,7 +92,14 @@ class LocalSystem:
             self.stack.stop()
 
     def __enter__(self) -> "LocalSystem":
-        self.start()
+        # SIGTERM (CI timeouts, `kill`) must still run __exit__: our children live in their
+        # own process groups and would otherwise outlive us.
+        signal.signal(signal.SIGTERM, _raise_exit)
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

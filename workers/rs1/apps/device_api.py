@@ -4,6 +4,7 @@ from rs1.admin import alerts as admin_alerts
 from rs1.admin import devices as admin_devices
 from rs1.admin import firmware as admin_firmware
 from rs1.admin import rollouts as admin_rollouts
+from rs1.admin.fleet import fleet_overview
 from rs1.api import telemetry as api_telemetry
 from rs1.health import health_handler
 from rs1.http.app import App
@@ -19,6 +20,7 @@ def build_app() -> App:
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
     router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
     router.add("GET", "/admin/alerts", admin_alerts.list_alerts)
+    router.add("GET", "/admin/fleet", fleet_overview)
     router.add("GET", "/admin/firmware", admin_firmware.list_firmware)
     router.add("PUT", "/admin/firmware/{model}/{version}", admin_firmware.upload_firmware)
     router.add("GET", "/admin/rollouts", admin_rollouts.list_rollouts)
