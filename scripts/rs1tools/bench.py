@@ -6,6 +6,7 @@ written to .bench/results.json.
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -16,9 +17,13 @@ import httpx
 from rs1.identity.keys import hour_of, mqtt_password
 from rs1.identity.tokens import mint_token
 from rs1.mqtt.topics import device_topic
+from rs1tools.demo import admin_client, rollout, upload_firmware
 from rs1tools.devvars import ROOT, secret
+from rs1tools.fleet import Fleet, FleetConfig
+from rs1tools.fleet_ota import FirmwareOta
 from rs1tools.loadgen import LoadResult, json_request, run_load
 from rs1tools.localstack import LocalStack, free_port
+from rs1tools.system import LocalSystem
 
 CONCURRENCY = 16
 DURATION = 6.0
@@ -108,6 +113,35 @@ async def run_all(stack: LocalStack, devices: list[dict]) -> list[LoadResult]:
     return [*results, single, batched]
 
 
+async def rollout_bench(devices: int) -> dict[str, float]:
+    """Time a full staged rollout (10% → 50% → 100%, ops advancing) to `devices` devices."""
+    with (
+        tempfile.TemporaryDirectory(prefix="rs1-bench-ota-") as state,
+        LocalSystem.on_free_ports(Path(state)) as system,
+    ):
+        urls = system.stack.urls  # type: ignore[union-attr]
+        admin = admin_client(urls["device_api"])
+        upload_firmware(admin)
+        ota = FirmwareOta(secret("FIRMWARE_PUBLIC_KEY"), urls["ota"])
+        config = FleetConfig(devices=devices, duration_s=None, mqtt_port=system.mqtt_port,
+                             api=urls["device_api"], telemetry_interval_s=600.0,
+                             ramp_s=devices / 25, connect_timeout_s=30.0)  # fmt: skip
+        async with Fleet(config, ota=ota) as fleet:
+            booted = time.monotonic()
+            await fleet.wait_until(lambda f: len(f.connected_ids()) >= devices, devices / 5)
+            connected = len(fleet.connected_ids())
+            boot_s = time.monotonic() - booted
+            started = time.monotonic()
+            table = await rollout(admin)
+            seconds = time.monotonic() - started
+            updated = sum(d.firmware_version == "1.1.0" for d in fleet.devices)
+        await ota.close()
+    print(f"[bench] OTA: {connected}/{devices} devices connected in {boot_s:.0f} s; full rollout"
+          f" 10%→50%→100% to {updated} devices in {seconds:.1f} s"
+          f" (stages: {', '.join(f'{t[3]:.1f}s' for t in table)})")  # fmt: skip
+    return {"devices": devices, "connected": connected, "updated": updated, "seconds": seconds}
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rs1-bench-") as state:
         stack = LocalStack(
@@ -131,7 +165,13 @@ def main() -> int:
     )
     out = ROOT / ".bench"
     out.mkdir(exist_ok=True)
-    data = {"cold_start_s": round(cold, 2), "results": [r.summary() for r in results]}
+    devices = int(os.environ.get("RS1_BENCH_ROLLOUT_DEVICES", "1000"))
+    ota = asyncio.run(rollout_bench(devices)) if devices else None
+    data = {
+        "cold_start_s": round(cold, 2),
+        "results": [r.summary() for r in results],
+        "rollout": ota,
+    }
     (out / "results.json").write_text(json.dumps(data, indent=2))
     return 0
 

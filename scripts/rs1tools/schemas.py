@@ -1,0 +1,62 @@
+"""Generate schema/mqtt/*.schema.json from the payload models (the one definition).
+
+python -m rs1tools.schemas          # write
+python -m rs1tools.schemas --check  # exit 1 if schema/ is stale (a test runs this)
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from rs1.mqtt import payloads
+from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
+from rs1.ota.messages import CancelOrder, InstallOffer, StatusReport
+from rs1tools.devvars import ROOT
+
+OUT = ROOT / "schema" / "mqtt"
+MODELS: dict[str, type[BaseModel]] = {
+    "state": payloads.StatePayload,
+    "telemetry-targets": payloads.TargetsTelemetry,
+    "telemetry-presence": payloads.PresenceTelemetry,
+    "telemetry-health": payloads.HealthTelemetry,
+    "telemetry-diag": payloads.DiagTelemetry,
+    "config-status": payloads.ConfigStatus,
+    "diag-request": payloads.DiagRequest,
+    "ota-trigger-install": InstallOffer,
+    "ota-trigger-cancel": CancelOrder,
+    "ota-status": StatusReport,
+    "emqx-publish-envelope": PublishEnvelope,
+    "emqx-client-event": ClientEvent,
+}
+
+
+def rendered() -> dict[Path, str]:
+    return {
+        OUT / f"{name}.schema.json": json.dumps(model.model_json_schema(), indent=2) + "\n"
+        for name, model in sorted(MODELS.items())
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args(argv)
+    files = rendered()
+    if args.check:
+        stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+        extra = set(OUT.glob("*.json")) - set(files)
+        for path in [*stale, *extra]:
+            print(f"stale: {path.relative_to(ROOT)}", file=sys.stderr)
+        return 1 if stale or extra else 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        path.write_text(text)
+    print(f"wrote {len(files)} schemas to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
