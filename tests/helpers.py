@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from rs1fw.signing import generate_keypair
 
 from rs1.storage.sqlite import SqliteDatabase
 
@@ -43,13 +43,8 @@ class FirmwareKeys:
 
     @classmethod
     def generate(cls) -> "FirmwareKeys":
-        key = ec.generate_private_key(ec.SECP256R1())
-        private = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        der = key.public_key().public_bytes(
+        private, public = generate_keypair()
+        der = serialization.load_pem_public_key(public).public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return cls(private, base64.b64encode(der).decode())

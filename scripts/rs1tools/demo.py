@@ -56,7 +56,7 @@ def progress_line(r: dict, started: float) -> str:
     return (
         f"  stage {r['current_stage'] + 1}/{len(r['stages'])} ({r['target_percent']}%)"
         f"  success {c.get('success', 0):>3}  in flight {in_flight(r):>3}"
-        f"  offline {c.get('pending', 0):>2}  failed {r['failures']:>2}"
+        f"  waiting {c.get('pending', 0):>3}  failed {r['failures']:>2}"
         f"  CI95 [{lo:.3f}, {hi:.3f}]  {time.monotonic() - started:5.1f}s"
     )
 
@@ -96,8 +96,8 @@ async def rollout(admin: httpx.Client) -> list[tuple]:
         say(f"stage {stage + 1} done; advancing (ops: {r['finished']} devices cannot prove"
             " <2% failures at 95%, so no automatic advance)")  # fmt: skip
         await asyncio.to_thread(admin.post, f"/admin/rollouts/{rid}/advance")
-    offline = r["counts"].get("pending", 0)
-    say(f"rollout {r['status']} after {time.monotonic() - started:.1f} s; {offline} offline"
+    waiting = r["counts"].get("pending", 0)
+    say(f"rollout {r['status']} after {time.monotonic() - started:.1f} s; {waiting} offline"
         " device(s) get the trigger when they come back")  # fmt: skip
     return table
 

@@ -242,6 +242,31 @@ async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
     return sent
 
 
+async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms: int) -> int:
+    """Keep about TRIGGER_BATCH devices in flight: as devices finish, trigger the pending
+    ones that are online (throttled earlier) without rescanning the whole fleet."""
+    room = TRIGGER_BATCH - sum(counts.get(s, 0) for s in IN_PROGRESS)
+    if room <= 0 or not counts.get("pending"):
+        return 0
+    rows = await svc.db.all(
+        "SELECT s.device_id FROM ota_device_status s JOIN devices d ON d.device_id = s.device_id "
+        "WHERE s.rollout_id = ? AND s.status = 'pending' AND d.online = 1 LIMIT ?",
+        rollout.rollout_id,
+        room,
+    )
+    ids = [r["device_id"] for r in rows]
+    messages = [trigger_message(svc, rollout, d, now_ms / 1000) for d in ids]
+    delivered = await _publish(svc, messages)
+    statements = [
+        _status_row(rollout, device_id, "triggered", None, now_ms)
+        for device_id, ok in zip(ids, delivered, strict=True)
+        if ok
+    ]
+    if statements:
+        await svc.db.batch(statements)
+    return len(statements)
+
+
 async def _min_version(db: Database, rollout: Rollout) -> str | None:
     row = await db.first(
         "SELECT min_version FROM firmware WHERE model = ? AND version = ?",
@@ -370,7 +395,9 @@ async def evaluate(svc: Services, rollout: Rollout, now_ms: int, enrol: bool = T
         return ABORTED
     if enrol:
         await enrol_cohort(svc, rollout, now_ms)
-        counts = await status_counts(svc.db, rollout.rollout_id)
+    else:
+        await top_up(svc, rollout, counts, now_ms)
+    counts = await status_counts(svc.db, rollout.rollout_id)
     # Offline (pending) devices do not hold an intermediate stage — they get the trigger when
     # they return — but the rollout is complete only when nobody is left waiting.
     open_rows = sum(counts.get(s, 0) for s in IN_PROGRESS)

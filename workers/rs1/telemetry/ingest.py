@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from rs1.devices.store import iso_ms
-from rs1.http.validation import validation_details
+from rs1.http.errors import ApiError
+from rs1.http.validation import json_object, validate
 from rs1.identity.device_id import is_device_id
 from rs1.mqtt.payloads import TELEMETRY_KINDS
 from rs1.mqtt.topics import ROOT, TELEMETRY
@@ -50,52 +49,27 @@ class RawRow:
         }
 
 
-class Rejected(Exception):
-    """An envelope that must not be stored; `status` says how to answer it."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-
 def parse_envelope(data: Any) -> PublishEnvelope:
-    if not isinstance(data, dict):
-        raise Rejected(400, "invalid_envelope", "Each envelope must be a JSON object.")
-    try:
-        return PublishEnvelope.model_validate(data)
-    except ValidationError as exc:
-        details = validation_details(exc)
-        msg = f"Invalid envelope at '{details[0]['path']}': {details[0]['message']}."
-        raise Rejected(400, "invalid_envelope", msg, details) from None
+    return validate(PublishEnvelope, data, "invalid_envelope", "envelope")
 
 
 def _topic_kind(envelope: PublishEnvelope) -> tuple[str, str]:
     levels = envelope.topic.split("/")
     if len(levels) < 4 or levels[0] != ROOT or levels[2] != TELEMETRY or "" in levels[3:]:
-        raise Rejected(400, "invalid_topic", f"Not a telemetry topic: {envelope.topic!r}.")
+        raise ApiError(400, "invalid_topic", f"Not a telemetry topic: {envelope.topic!r}.")
     device_id = levels[1]
     if not is_device_id(device_id):
-        raise Rejected(400, "invalid_topic", f"Topic {envelope.topic!r} names no device.")
+        raise ApiError(400, "invalid_topic", f"Topic {envelope.topic!r} names no device.")
     if device_id != envelope.username or device_id != envelope.clientid:
-        raise Rejected(403, "topic_mismatch", "The topic's device is not the publisher.")
+        raise ApiError(403, "topic_mismatch", "The topic's device is not the publisher.")
     return device_id, "/".join(levels[3:])
 
 
 def _payload(envelope: PublishEnvelope, kind: str) -> dict[str, Any]:
-    try:
-        data = json.loads(envelope.payload)
-    except ValueError as exc:
-        raise Rejected(400, "invalid_payload", f"The payload is not JSON: {exc}.") from None
-    if not isinstance(data, dict):
-        raise Rejected(400, "invalid_payload", "The payload must be a JSON object.")
-    model: type[BaseModel] | None = TELEMETRY_KINDS.get(kind)
+    data = json_object(envelope.payload, "invalid_payload", "payload")
+    model = TELEMETRY_KINDS.get(kind)
     if model is not None:
-        try:
-            model.model_validate(data)
-        except ValidationError as exc:
-            details = validation_details(exc)
-            msg = f"Invalid {kind} payload at '{details[0]['path']}': {details[0]['message']}."
-            raise Rejected(400, "invalid_payload", msg, details) from None
+        validate(model, data, "invalid_payload", f"{kind} payload")
     return data
 
 
@@ -104,7 +78,7 @@ def to_row(envelope: PublishEnvelope) -> RawRow:
     data = _payload(envelope, kind)
     message_id = data.get("message_id") or envelope.id
     if not isinstance(message_id, str) or not message_id or len(message_id) > 64:
-        raise Rejected(400, "invalid_payload", "No usable message_id (payload or envelope id).")
+        raise ApiError(400, "invalid_payload", "No usable message_id (payload or envelope id).")
     received_at = envelope.publish_received_at or envelope.timestamp
     ts = data.get("ts") if isinstance(data.get("ts"), int) else received_at
     payload = json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -1,13 +1,12 @@
 """Checks shared by the rule-engine webhooks: parse the envelope and its JSON payload, and
 make sure the topic's device is the client that published it (defence in depth)."""
 
-import json
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from rs1.http.errors import ApiError
-from rs1.http.validation import validation_details
+from rs1.http.validation import json_object, validate
 from rs1.identity.device_id import is_device_id
 from rs1.mqtt.topics import device_of
 from rs1.mqtt.webhook_models import PublishEnvelope
@@ -34,15 +33,5 @@ async def checked_device(envelope: PublishEnvelope, svc: Services) -> str:
 
 
 def parse_payload(model: type[P], envelope: PublishEnvelope) -> P:
-    try:
-        data = json.loads(envelope.payload)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_payload", f"The payload is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_payload", "The payload must be a JSON object.")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        details = validation_details(exc)
-        message = f"Invalid payload at 'payload.{details[0]['path']}': {details[0]['message']}."
-        raise ApiError(400, "invalid_payload", message, details=details) from None
+    data = json_object(envelope.payload, "invalid_payload", "payload")
+    return validate(model, data, "invalid_payload", "payload")

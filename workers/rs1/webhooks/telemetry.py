@@ -12,7 +12,7 @@ from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.security_log import ACL_VIOLATION, record_security_event
 from rs1.services import Services
-from rs1.telemetry.ingest import RawRow, Rejected, parse_envelope, statements, to_row
+from rs1.telemetry.ingest import RawRow, parse_envelope, statements, to_row
 from rs1.webhooks.guard import require_webhook_secret
 
 MAX_BATCH = 1_000
@@ -31,11 +31,11 @@ async def _log_mismatch(svc: Services, item: Any, request: ApiRequest) -> None:
 
 async def _rows(items: list[Any], svc: Services, request: ApiRequest):
     rows: list[RawRow] = []
-    rejected: list[tuple[int, Rejected]] = []
+    rejected: list[tuple[int, ApiError]] = []
     for index, item in enumerate(items):
         try:
             rows.append(to_row(parse_envelope(item)))
-        except Rejected as err:
+        except ApiError as err:
             rejected.append((index, err))
             if err.code == "topic_mismatch":
                 await _log_mismatch(svc, item, request)
