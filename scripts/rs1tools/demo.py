@@ -65,12 +65,23 @@ def in_flight(r: dict) -> int:
     return sum(r["counts"].get(s, 0) for s in IN_FLIGHT)
 
 
+def stage_done(r: dict) -> bool:
+    """Nothing in flight; the last stage also waits for the rollout to complete by itself
+    (unless only offline devices are left)."""
+    if r["status"] != "active":
+        return True
+    if in_flight(r):
+        return False
+    last = r["current_stage"] + 1 == len(r["stages"])
+    return not last or r["counts"].get("pending", 0) > 0
+
+
 async def wait_stage(admin: httpx.Client, rid: str, started: float, limit_s: float) -> dict:
-    """Poll until no device of the stage is in flight; a live line on a TTY, else every 5 s."""
+    """Poll until the stage is done; a live line on a TTY, else a line every 5 s."""
     tty, last_print, deadline = sys.stdout.isatty(), 0.0, time.monotonic() + limit_s
     while True:
         r = (await asyncio.to_thread(admin.get, f"/admin/rollouts/{rid}")).json()
-        done = r["status"] != "active" or in_flight(r) == 0 or time.monotonic() > deadline
+        done = stage_done(r) or time.monotonic() > deadline
         if tty:
             print("\r" + progress_line(r, started), end="\n" if done else "", flush=True)
         elif done or time.monotonic() - last_print >= 5:
@@ -87,15 +98,30 @@ async def rollout(admin: httpx.Client) -> list[tuple]:
     r = (await asyncio.to_thread(admin.post, "/admin/rollouts", json=body)).json()
     rid, table, started = r["rollout_id"], [], time.monotonic()
     say(f"rollout {rid}: {' → '.join(f'{p}%' for p in STAGES)}")
-    for stage, percent in enumerate(STAGES):
-        stage_started = time.monotonic()
+    stage_started = time.monotonic()
+    while True:
+        stage = r["current_stage"]
         r = await wait_stage(admin, rid, started, 300)
-        table.append((stage + 1, percent, dict(r["counts"]), time.monotonic() - stage_started))
+        if r["current_stage"] != stage:  # the statistics allowed an automatic advance
+            table.append(
+                (stage + 1, STAGES[stage], dict(r["counts"]), time.monotonic() - stage_started)
+            )
+            say(f"stage {stage + 1} done; advanced automatically (95% upper bound < 2%)")
+            stage_started = time.monotonic()
+            await asyncio.sleep(2)  # let the new stage's triggers land before polling it
+            continue
+        table.append(
+            (stage + 1, STAGES[stage], dict(r["counts"]), time.monotonic() - stage_started)
+        )
         if r["status"] != "active" or stage + 1 == len(STAGES):
             break
         say(f"stage {stage + 1} done; advancing (ops: {r['finished']} devices cannot prove"
             " <2% failures at 95%, so no automatic advance)")  # fmt: skip
-        await asyncio.to_thread(admin.post, f"/admin/rollouts/{rid}/advance")
+        advance = f"/admin/rollouts/{rid}/advance?from_stage={stage}"
+        r = (await asyncio.to_thread(admin.post, advance)).json()
+        if "rollout_id" not in r:  # it moved on by itself meanwhile
+            r = (await asyncio.to_thread(admin.get, f"/admin/rollouts/{rid}")).json()
+        stage_started = time.monotonic()
     waiting = r["counts"].get("pending", 0)
     say(f"rollout {r['status']} after {time.monotonic() - started:.1f} s; {waiting} offline"
         " device(s) get the trigger when they come back")  # fmt: skip

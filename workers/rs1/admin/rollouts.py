@@ -162,6 +162,12 @@ async def advance_rollout(request: ApiRequest, svc: Services, rollout_id: str) -
     rollout = await _live(svc, rollout_id)
     if rollout.status != ro.ACTIVE:
         raise ApiError(409, "rollout_paused", "Resume the rollout before advancing it.")
+    expected = request.query.get("from_stage")
+    if expected is not None and expected != str(rollout.current_stage):
+        # Optimistic concurrency: the rollout moved on (auto-advance) since the caller looked.
+        raise ApiError(409, "stage_changed", f"The rollout is at stage {rollout.current_stage}.")
+    if rollout.current_stage + 1 >= len(rollout.stages):
+        raise ApiError(409, "last_stage", "This is the last stage: it completes by itself.")
     counts = await ro.status_counts(svc.db, rollout_id)
     failures, finished = ro.failure_stats(counts)
     if safety.should_abort(failures, finished, rollout.threshold):
