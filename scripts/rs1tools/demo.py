@@ -76,12 +76,15 @@ def stage_done(r: dict) -> bool:
     return not last or r["counts"].get("pending", 0) > 0
 
 
-async def wait_stage(admin: httpx.Client, rid: str, started: float, limit_s: float) -> dict:
-    """Poll until the stage is done; a live line on a TTY, else a line every 5 s."""
+async def wait_stage(
+    admin: httpx.Client, rid: str, stage: int, started: float, limit_s: float
+) -> dict:
+    """Poll until the stage is done or moved on; a live line on a TTY, else every 5 s."""
     tty, last_print, deadline = sys.stdout.isatty(), 0.0, time.monotonic() + limit_s
     while True:
         r = (await asyncio.to_thread(admin.get, f"/admin/rollouts/{rid}")).json()
-        done = stage_done(r) or time.monotonic() > deadline
+        moved = r["current_stage"] != stage
+        done = moved or stage_done(r) or time.monotonic() > deadline
         if tty:
             print("\r" + progress_line(r, started), end="\n" if done else "", flush=True)
         elif done or time.monotonic() - last_print >= 5:
@@ -101,7 +104,7 @@ async def rollout(admin: httpx.Client) -> list[tuple]:
     stage_started = time.monotonic()
     while True:
         stage = r["current_stage"]
-        r = await wait_stage(admin, rid, started, 300)
+        r = await wait_stage(admin, rid, stage, started, 300)
         if r["current_stage"] != stage:  # the statistics allowed an automatic advance
             table.append(
                 (stage + 1, STAGES[stage], dict(r["counts"]), time.monotonic() - stage_started)

@@ -200,8 +200,13 @@ def test_stages_only_grow_and_timeouts_count_as_failures(admin, webhook, telemet
     rollout = create(admin, model, "4.0.0", stages=stages, timeout_minutes=0.01)
     rid = rollout["rollout_id"]
     first = sum(rollout["counts"].values())
-    advanced = admin.post(f"/admin/rollouts/{rid}/advance").json()
+    advanced = admin.post(f"/admin/rollouts/{rid}/advance", params={"from_stage": 0}).json()
     assert advanced["current_stage"] == 1 and sum(advanced["counts"].values()) >= first
+    stale = admin.post(f"/admin/rollouts/{rid}/advance", params={"from_stage": 0})
+    assert stale.status_code == 409 and stale.json()["error"] == "stage_changed"
+    assert admin.post(f"/admin/rollouts/{rid}/advance").json()["current_stage"] == 2
+    last = admin.post(f"/admin/rollouts/{rid}/advance")
+    assert last.status_code == 409 and last.json()["error"] == "last_stage"
     time.sleep(1.0)
     # Triggers could not be published here (no broker), so devices are pending, not timed
     # out: an offline device is not a failing one.
