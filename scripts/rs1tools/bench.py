@@ -163,6 +163,12 @@ def main() -> int:
     print(
         f"\n[bench] auth webhook target (ratio >= 0.5, p99 < 50 ms): {'met' if ok else 'NOT met'}"
     )
+    per_s = results[-1].rps * 100
+    print(
+        f"[bench] batched ingest: {per_s:.0f} messages/s"
+        f" ({per_s / baseline.rps:.1f}x /health req/s);"
+        f" target >= 2,000 messages/s: {'met' if per_s >= 2000 else 'NOT met'}"
+    )
     out = ROOT / ".bench"
     out.mkdir(exist_ok=True)
     devices = int(os.environ.get("RS1_BENCH_ROLLOUT_DEVICES", "1000"))

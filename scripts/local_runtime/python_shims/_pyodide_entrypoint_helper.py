@@ -2,6 +2,9 @@
 
 The SDK calls patchWaitUntil(ctx) in every entrypoint's __init__: afterwards
 ctx.waitUntil must accept Python coroutines, as it does on Cloudflare.
+
+One proxy serves every request: a proxy per request (or per awaitable) is never freed and
+slows the whole runtime down as the hiwire table and the GC's heap grow.
 """
 
 import asyncio
@@ -13,6 +16,8 @@ from pyodide.ffi import JsProxy, create_proxy
 cloudflareWorkersModule: Any = None
 cloudflareSocketsModule: Any = None
 
+_background: set[asyncio.Future[Any]] = set()
+
 
 def doAnImport(module_name: str) -> Any:
     raise ImportError(f"{module_name} is not available in the local runtime")
@@ -22,15 +27,17 @@ def patch_env_helper(kwds: Any):
     yield
 
 
+def _wait_until(awaitable: Any) -> None:
+    """Run work after the response, as ctx.waitUntil does (errors are logged, not raised)."""
+    if isinstance(awaitable, JsProxy) or not inspect.isawaitable(awaitable):
+        return  # a JS promise runs by itself
+    future = asyncio.ensure_future(awaitable)
+    _background.add(future)
+    future.add_done_callback(_background.discard)
+
+
+_WAIT_UNTIL = create_proxy(_wait_until)
+
+
 def patchWaitUntil(ctx: Any) -> None:
-    if getattr(ctx, "_rs1_patched", False):
-        return
-    js_wait_until = ctx.waitUntil
-
-    def wait_until(awaitable: Any) -> None:
-        if inspect.isawaitable(awaitable) and not isinstance(awaitable, JsProxy):
-            awaitable = create_proxy(asyncio.ensure_future(awaitable))
-        js_wait_until(awaitable)
-
-    ctx.waitUntil = create_proxy(wait_until)
-    ctx._rs1_patched = True
+    ctx.waitUntil = _WAIT_UNTIL
