@@ -1,5 +1,6 @@
 """Calls the Workers' `Default` entrypoints the way workerd does (local runtime only)."""
 
+import gc
 import importlib
 from typing import Any
 
@@ -10,6 +11,10 @@ _entrypoints: dict[str, type] = {}
 
 def load(module: str) -> None:
     _entrypoints[module] = importlib.import_module(module).Default
+    # Imported modules live for the isolate's lifetime: move them out of the GC's reach, as
+    # production's deploy-time snapshot effectively does, so collections stay short.
+    gc.collect()
+    gc.freeze()
 
 
 async def fetch(module: str, js_request: Any, env: Any, ctx: Any) -> Any:
