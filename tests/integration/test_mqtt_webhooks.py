@@ -98,28 +98,10 @@ def test_presence_converges_with_stale_and_duplicate_events(admin, webhook, enro
             "/webhook/device-connected",
             {"clientid": me, "username": me, "connected_at": t + 100, "timestamp": t + 100},
         ),
-        # the first session's disconnect arrives late, twice:
-        (
-            "/webhook/device-offline",
-            {
-                "clientid": me,
-                "username": me,
-                "disconnected_at": t + 50,
-                "reason": "keepalive_timeout",
-                "timestamp": t + 50,
-            },
-        ),
-        (
-            "/webhook/device-offline",
-            {
-                "clientid": me,
-                "username": me,
-                "disconnected_at": t + 50,
-                "reason": "keepalive_timeout",
-                "timestamp": t + 50,
-            },
-        ),
     ]
+    stale = {"clientid": me, "username": me, "disconnected_at": t + 50, "timestamp": t + 50}
+    stale["reason"] = "keepalive_timeout"
+    events += [("/webhook/device-offline", stale)] * 2  # the first session's, late and twice
     for path, body in events:
         assert webhook.post(path, json=body).status_code == 200, path
     device = admin.get(f"/admin/devices/{me}").json()
