@@ -6,6 +6,9 @@ import time
 import httpx
 import pytest
 
+from rs1.identity.claim import claim_code
+from rs1.identity.tokens import mint_token
+from rs1tools.devvars import secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet.config import FaultTiming
 
@@ -45,10 +48,10 @@ def test_fleet_end_to_end(system, admin) -> None:
         ramp_s=2.0,
         seed=11,
     )
-    asyncio.run(scenario(config, admin))
+    asyncio.run(scenario(config, admin, system))
 
 
-async def scenario(config: FleetConfig, admin: httpx.Client) -> None:
+async def scenario(config: FleetConfig, admin: httpx.Client, system) -> None:
     async with Fleet(config) as fleet:
         devices = fleet.devices
         wrong = [d for d in devices if d.fault and d.fault.value == "wrong-password"]
@@ -74,6 +77,27 @@ async def scenario(config: FleetConfig, admin: httpx.Client) -> None:
         prefix = foreign[0].device_id[:8]
         for victim in normal[:20]:
             assert not [m for m in telemetry_ids(admin, victim.device_id) if m.startswith(prefix)]
+
+        # A zone change by the owner reaches the device, which applies and acknowledges it.
+        zoned = normal[2]
+        owner = system.client("device_api")
+        token = mint_token(secret("JWT_SECRET"), "e2e-owner", "user", time.time(), 600)
+        owner.headers["authorization"] = f"Bearer {token}"
+        code = claim_code(zoned.identity.device_secret)
+        claim = {"device_id": zoned.device_id, "claim_code": code}
+        assert owner.post("/api/devices/claim", json=claim).status_code == 201
+        zones = {"zones": [{"name": "sofa", "vertices": [[-800, 1500], [800, 1500], [0, 2600]]}]}
+        put = owner.put(
+            f"/api/devices/{zoned.device_id}/zones", json=zones, headers={"if-match": "0"}
+        )
+        assert put.status_code == 200 and put.json()["delivered"] is True
+        assert await wait_for(lambda: zoned.applied_version == 1, 10)
+        assert await wait_for(
+            lambda: (
+                owner.get(f"/api/devices/{zoned.device_id}/zones").json()["applied_version"] == 1
+            ),
+            10,
+        )
 
         # Revoking a connected device ends its session, and its reconnects are refused.
         target = normal[1]

@@ -6,6 +6,8 @@ from rs1.admin import firmware as admin_firmware
 from rs1.admin import rollouts as admin_rollouts
 from rs1.admin.fleet import fleet_overview
 from rs1.api import telemetry as api_telemetry
+from rs1.api import zones as api_zones
+from rs1.api.claim import claim_device
 from rs1.health import health_handler
 from rs1.http.app import App
 from rs1.http.router import Router
@@ -19,6 +21,10 @@ def build_app() -> App:
     router.add("GET", "/health", health)
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
     router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
+    router.add("POST", "/api/devices/claim", claim_device)
+    router.add("GET", "/api/devices/{device_id}/zones", api_zones.get_zones)
+    router.add("PUT", "/api/devices/{device_id}/zones", api_zones.put_zones)
+    router.add("POST", "/api/devices/{device_id}/zones/rollback", api_zones.rollback_zones)
     router.add("GET", "/admin/alerts", admin_alerts.list_alerts)
     router.add("GET", "/admin/fleet", fleet_overview)
     router.add("GET", "/admin/firmware", admin_firmware.list_firmware)

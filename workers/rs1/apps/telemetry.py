@@ -9,7 +9,7 @@ from rs1.monitoring.job import run_monitoring
 from rs1.ota import rollouts
 from rs1.services import Services
 from rs1.telemetry.jobs import run_hourly
-from rs1.webhooks import access, ota_status, presence, telemetry
+from rs1.webhooks import access, config_status, ota_status, presence, telemetry
 
 WORKER = "rs1-telemetry"
 
@@ -26,6 +26,7 @@ def build_app() -> App:
     router.add("POST", "/webhook/device-offline", presence.device_offline)
     router.add("POST", "/webhook/telemetry", telemetry.telemetry)
     router.add("POST", "/webhook/ota-status", ota_status.ota_status)
+    router.add("POST", "/webhook/config-status", config_status.config_status)
     return App(WORKER, router)
 
 

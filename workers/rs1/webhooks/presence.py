@@ -17,6 +17,7 @@ from rs1.services import Services
 from rs1.webhooks.envelope import checked_device, parse_payload
 from rs1.webhooks.guard import require_webhook_secret
 from rs1.webhooks.ota_status import validate_installed_version
+from rs1.zones import sync
 
 
 async def _known(svc: Services, device_id: str) -> bool:
@@ -41,6 +42,7 @@ async def device_state(request: ApiRequest, svc: Services) -> ApiResponse:
     await validate_installed_version(svc, device_id, state.firmware_version)
     if state.online:
         await trigger_if_pending(svc, device_id, int(svc.clock() * 1000))
+        await sync.push(svc, device_id)  # a config changed while it was offline
     return json_response({"applied": True})
 
 
@@ -61,6 +63,7 @@ async def _presence(request: ApiRequest, svc: Services, kind: str) -> ApiRespons
     result = await svc.db.run(statement.sql, *statement.params)
     if kind == "connected" and result.changes:
         await trigger_if_pending(svc, device_id, int(svc.clock() * 1000))
+        await sync.push(svc, device_id)
     return json_response({"applied": result.changes > 0})
 
 

@@ -1,0 +1,48 @@
+"""POST /api/devices/claim {device_id, claim_code} — the first claimer becomes the owner."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rs1.api.auth import require_user
+from rs1.devices import store
+from rs1.http.errors import ApiError
+from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.http.validation import parse_body
+from rs1.identity.claim import claim_matches
+from rs1.identity.device_id import is_device_id
+from rs1.identity.keys import derive_device_secret
+from rs1.services import Services
+
+
+class ClaimBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device_id: str = Field(max_length=32)
+    claim_code: str = Field(min_length=1, max_length=32)
+
+
+async def claim_device(request: ApiRequest, svc: Services) -> ApiResponse:
+    claims = await require_user(request, svc)
+    body = parse_body(ClaimBody, request)
+    found = await store.get_status(svc.db, body.device_id) if is_device_id(body.device_id) else None
+    secret = (
+        derive_device_secret(svc.settings.device_master_key, body.device_id, found[1])
+        if found
+        else ""
+    )
+    if found is None or not claim_matches(secret, body.claim_code):
+        # One answer for "no such device" and "wrong code": no enumeration.
+        raise ApiError(404, "not_found", "No device with that id and claim code.")
+    owner = await svc.db.first(
+        "SELECT user_id FROM device_ownership WHERE device_id = ? AND role = 'owner'",
+        body.device_id,
+    )
+    if owner is not None and owner["user_id"] != claims.sub:
+        raise ApiError(409, "already_claimed", "This device already has an owner.")
+    await svc.db.run(
+        "INSERT INTO device_ownership (device_id, user_id, role) VALUES (?, ?, 'owner') "
+        "ON CONFLICT (device_id, user_id) DO UPDATE SET role = 'owner'",
+        body.device_id,
+        claims.sub,
+    )
+    return json_response(
+        {"device_id": body.device_id, "role": "owner"}, 201 if owner is None else 200
+    )

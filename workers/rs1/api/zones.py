@@ -1,0 +1,101 @@
+"""/api/devices/{id}/zones — versioned zone configurations (owners write, viewers read).
+
+GET  → desired config + version (also the ETag), applied version, last rejection, versions.
+PUT  → needs If-Match: <version> (428 without, 409 on conflict); stores version+1 and pushes
+       config/update to the device. POST .../zones/rollback {"version": n} re-publishes an
+       older config as a new version (same If-Match rule).
+"""
+
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rs1.api.auth import require_device
+from rs1.devices import store
+from rs1.http.errors import ApiError
+from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.http.validation import parse_body, validate
+from rs1.services import Services
+from rs1.zones import sync
+from rs1.zones.model import ZoneConfig
+
+WRITERS = ("owner", "admin")
+
+
+class RollbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1)
+
+
+async def _view(svc: Services, device_id: str) -> dict:
+    device = await store.get_device(svc.db, device_id)
+    current = await sync.latest(svc.db, device_id)
+    row = await svc.db.first(
+        "SELECT config_rejected_version, config_rejected_error FROM devices WHERE device_id = ?",
+        device_id,
+    )
+    rejection = None
+    if row and row["config_rejected_version"] is not None:
+        rejection = {
+            "version": row["config_rejected_version"],
+            "error": row["config_rejected_error"],
+        }
+    return {
+        "device_id": device_id,
+        "desired_version": current["version"] if current else 0,
+        "applied_version": device["config_version"] if device else 0,
+        "config": json.loads(current["config_json"]) if current else None,
+        "updated_by": current["updated_by"] if current else None,
+        "updated_at": current["updated_at"] if current else None,
+        "last_rejection": rejection,
+        "versions": await sync.versions(svc.db, device_id),
+    }
+
+
+def _etag(view: dict) -> dict[str, str]:
+    return {"etag": f'"{view["desired_version"]}"'}
+
+
+async def get_zones(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
+    await require_device(request, svc, device_id)
+    view = await _view(svc, device_id)
+    return json_response(view, headers=_etag(view))
+
+
+def _if_match(request: ApiRequest) -> int:
+    raw = request.header("if-match").strip().strip('"').removeprefix("W/").strip('"')
+    if not raw:
+        raise ApiError(428, "precondition_required", "Send If-Match: <current version>.")
+    if not raw.isdigit():
+        raise ApiError(400, "bad_request", "If-Match must be a version number.")
+    return int(raw)
+
+
+async def _store(
+    request: ApiRequest, svc: Services, device_id: str, config: ZoneConfig
+) -> ApiResponse:
+    claims, role = await require_device(request, svc, device_id)
+    if role not in WRITERS:
+        raise ApiError(403, "forbidden", "Viewers cannot change zones.")
+    expected = _if_match(request)
+    data = config.model_dump(mode="json")
+    if await sync.write(svc.db, device_id, expected, data, claims.sub) is None:
+        raise ApiError(409, "version_conflict", "The zones changed meanwhile; reload and retry.")
+    delivered = await sync.push(svc, device_id)
+    view = await _view(svc, device_id)
+    return json_response({**view, "delivered": delivered}, headers=_etag(view))
+
+
+async def put_zones(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
+    config = validate(ZoneConfig, request.json(), "invalid_zone_config", "zone config", 422)
+    return await _store(request, svc, device_id, config)
+
+
+async def rollback_zones(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
+    body = parse_body(RollbackBody, request, status=422)
+    await require_device(request, svc, device_id)
+    old = await sync.version(svc.db, device_id, body.version)
+    if old is None:
+        raise ApiError(404, "not_found", f"Version {body.version} is not kept (last 10 are).")
+    config = ZoneConfig.model_validate(json.loads(old["config_json"]))
+    return await _store(request, svc, device_id, config)

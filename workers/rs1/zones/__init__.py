@@ -1,0 +1,1 @@
+"""Zone configurations: the model, versioned storage, and sync to devices over MQTT."""
