@@ -19,6 +19,7 @@ from rs1fw.images import build_image
 from rs1fw.keys import KEYS_DIR, PRIVATE_NAME
 from rs1fw.signing import sign_image
 
+from rs1.identity.claim import claim_code
 from rs1.identity.tokens import mint_token
 from rs1tools.devvars import ROOT, secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
@@ -139,6 +140,35 @@ def print_table(table: list[tuple]) -> None:
               f"{counts.get('skipped', 0):>9}{seconds:>9.1f}")  # fmt: skip
 
 
+async def zone_change(urls: dict[str, str], fleet: Fleet) -> None:
+    """An owner claims a device with its label code, edits its zones, the device applies them."""
+    device = next(d for d in fleet.devices if d.connected and d.fault is None)
+    token = mint_token(secret("JWT_SECRET"), "demo-owner", "user", time.time(), 600)
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=urls["device_api"], headers=headers) as owner:
+        code = claim_code(device.identity.device_secret)
+        await owner.post(
+            "/api/devices/claim", json={"device_id": device.device_id, "claim_code": code}
+        )
+        zones = {"zones": [{"name": "sofa", "vertices": [[-800, 1500], [800, 1500], [0, 2600]]},
+                           {"name": "door", "type": "exclude",
+                            "vertices": [[900, 3000], [1400, 3000], [1200, 3600]]}]}  # fmt: skip
+        put = await owner.put(f"/api/devices/{device.device_id}/zones", json=zones,
+                              headers={"if-match": "0"})  # fmt: skip
+        version = put.json()["desired_version"]
+        say(f"zone change v{version} for {device.device_id[:8]}… pushed over MQTT"
+            f" (delivered={put.json()['delivered']})")  # fmt: skip
+        await fleet.wait_until(lambda f: device.applied_version == version, 15)
+        deadline = time.monotonic() + 15  # the device's ack travels broker → webhook → D1
+        while True:
+            shown = (await owner.get(f"/api/devices/{device.device_id}/zones")).json()
+            if shown["applied_version"] == version or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.3)
+        say(f"device applied v{device.applied_version}; the cloud sees applied_version"
+            f" {shown['applied_version']} of desired {shown['desired_version']}")  # fmt: skip
+
+
 def report(admin: httpx.Client, fleet: Fleet) -> None:
     overview = admin.get("/admin/fleet").json()
     devices = overview["devices"]
@@ -185,6 +215,7 @@ async def run(devices: int, seconds: float, state: Path) -> int:
             await fleet.wait_until(lambda f: len(f.connected_ids()) >= devices * 0.95, 60)
             say(f"{len(fleet.connected_ids())} connected; telemetry flowing for {seconds:.0f} s")
             await asyncio.sleep(seconds)
+            await zone_change(urls, fleet)
             table = await rollout(admin)
             print_table(table)
             report(admin, fleet)
