@@ -5,6 +5,7 @@ from rs1.admin import devices as admin_devices
 from rs1.admin import firmware as admin_firmware
 from rs1.admin import rollouts as admin_rollouts
 from rs1.admin.fleet import fleet_overview
+from rs1.api import devices as api_devices
 from rs1.api import telemetry as api_telemetry
 from rs1.api import zones as api_zones
 from rs1.api.claim import claim_device
@@ -22,6 +23,10 @@ def build_app() -> App:
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
     router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
     router.add("POST", "/api/devices/claim", claim_device)
+    router.add("GET", "/api/devices", api_devices.list_devices)
+    router.add("GET", "/api/devices/{device_id}", api_devices.get_device)
+    router.add("POST", "/api/devices/{device_id}/share", api_devices.share_device)
+    router.add("DELETE", "/api/devices/{device_id}/share/{user_id}", api_devices.unshare_device)
     router.add("GET", "/api/devices/{device_id}/zones", api_zones.get_zones)
     router.add("PUT", "/api/devices/{device_id}/zones", api_zones.put_zones)
     router.add("POST", "/api/devices/{device_id}/zones/rollback", api_zones.rollback_zones)

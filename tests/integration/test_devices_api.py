@@ -1,0 +1,70 @@
+"""The user device API: only your devices, sharing as viewer, details."""
+
+import random
+import time
+import uuid
+
+import httpx
+
+from rs1.identity.claim import claim_code
+from rs1.identity.tokens import mint_token
+from rs1tools.devvars import secret
+
+
+def user(system, sub: str) -> httpx.Client:
+    client = system.client("device_api")
+    client.headers["authorization"] = (
+        f"Bearer {mint_token(secret('JWT_SECRET'), sub, 'user', time.time(), 3600)}"
+    )
+    return client
+
+
+def claim(client: httpx.Client, device: dict) -> None:
+    body = {"device_id": device["device_id"], "claim_code": claim_code(device["device_secret"])}
+    assert client.post("/api/devices/claim", json=body).status_code == 201
+
+
+def test_no_user_reads_or_changes_another_users_device(system, enroll) -> None:
+    rnd = random.Random(7)
+    subs = [f"u{i}-{uuid.uuid4().hex[:6]}" for i in range(4)]
+    users = {sub: user(system, sub) for sub in subs}
+    owned: dict[str, set[str]] = {sub: set() for sub in users}
+    devices = [enroll() for _ in range(10)]
+    for device in devices:
+        sub = rnd.choice(list(users))
+        claim(users[sub], device)
+        owned[sub].add(device["device_id"])
+    for sub, client in users.items():
+        listed = {d["device_id"] for d in client.get("/api/devices").json()["devices"]}
+        assert listed == owned[sub]
+        for device in devices:
+            me = device["device_id"]
+            mine = me in owned[sub]
+            assert client.get(f"/api/devices/{me}").status_code == (200 if mine else 404)
+            put = client.put(
+                f"/api/devices/{me}/zones", json={"zones": []}, headers={"if-match": "0"}
+            )
+            assert (put.status_code in (200, 409)) if mine else put.status_code == 404
+            share = client.post(f"/api/devices/{me}/share", json={"user_id": "mallory"})
+            assert share.status_code == (200 if mine else 404)
+
+
+def test_viewers_read_but_do_not_write(system, enroll) -> None:
+    owner, viewer = user(system, "olga"), user(system, "victor")
+    device = enroll()
+    claim(owner, device)
+    me = device["device_id"]
+    assert owner.post(f"/api/devices/{me}/share", json={"user_id": "victor"}).status_code == 200
+    detail = viewer.get(f"/api/devices/{me}")
+    assert detail.status_code == 200 and detail.json()["role"] == "viewer"
+    assert (
+        viewer.put(
+            f"/api/devices/{me}/zones", json={"zones": []}, headers={"if-match": "0"}
+        ).status_code
+        == 403
+    )
+    assert viewer.post(f"/api/devices/{me}/share", json={"user_id": "x"}).status_code == 403
+    assert owner.delete(f"/api/devices/{me}/share/victor").status_code == 204
+    assert viewer.get(f"/api/devices/{me}").status_code == 404
+    assert owner.get("/api/devices", params={"online": "true"}).json()["devices"] == []
+    assert owner.get("/api/devices", params={"online": "maybe"}).status_code == 400
