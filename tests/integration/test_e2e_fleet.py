@@ -67,8 +67,9 @@ async def scenario(config: FleetConfig, admin: httpx.Client, system) -> None:
         # State and telemetry reached D1 through the webhooks.
         shown = admin.get(f"/admin/devices/{normal[0].device_id}").json()
         assert shown["online"] is True and shown["firmware_version"] == "1.0.0"
+        assert await wait_for(lambda: len(telemetry_ids(admin, normal[0].device_id)) >= 3, 20)
         ids = telemetry_ids(admin, normal[0].device_id)
-        assert len(ids) >= 3 and len(ids) == len(set(ids))
+        assert len(ids) == len(set(ids))
         assert admin.get(f"/admin/devices/{wrong[0].device_id}").json()["online"] is False
 
         # The foreign device's forged telemetry (its own message-id prefix) reached no victim.
@@ -98,6 +99,15 @@ async def scenario(config: FleetConfig, admin: httpx.Client, system) -> None:
             ),
             10,
         )
+
+        # Ops ask a device for diagnostics; its answer comes back through telemetry/diag.
+        asked = admin.post(f"/admin/devices/{zoned.device_id}/diag", json={"kind": "basic"})
+        assert asked.status_code == 202 and asked.json()["delivered"] is True
+        diag_url = f"/admin/devices/{zoned.device_id}/diag/{asked.json()['request_id']}"
+        assert await wait_for(lambda: admin.get(diag_url).json()["status"] == "answered", 10)
+        assert admin.get(diag_url).json()["result"]
+        listed = admin.get("/admin/devices", params={"owner": "e2e-owner"}).json()["devices"]
+        assert [d["device_id"] for d in listed] == [zoned.device_id]
 
         # Revoking a connected device ends its session, and its reconnects are refused.
         target = normal[1]

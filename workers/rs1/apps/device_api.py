@@ -2,6 +2,7 @@
 
 from rs1.admin import alerts as admin_alerts
 from rs1.admin import devices as admin_devices
+from rs1.admin import diagnostics as admin_diag
 from rs1.admin import firmware as admin_firmware
 from rs1.admin import rollouts as admin_rollouts
 from rs1.admin.fleet import fleet_overview
@@ -40,7 +41,10 @@ def build_app() -> App:
     for action in ("abort", "pause", "resume", "advance"):
         handler = getattr(admin_rollouts, f"{action}_rollout")
         router.add("POST", f"/admin/rollouts/{{rollout_id}}/{action}", handler)
+    router.add("GET", "/admin/devices", admin_diag.list_devices)
     router.add("POST", "/admin/devices", admin_devices.enroll_device)
+    router.add("POST", "/admin/devices/{device_id}/diag", admin_diag.request_diag)
+    router.add("GET", "/admin/devices/{device_id}/diag/{request_id}", admin_diag.get_diag)
     router.add("POST", "/admin/devices:batch", admin_devices.enroll_batch)
     router.add("GET", "/admin/devices/{device_id}", admin_devices.get_device)
     router.add("POST", "/admin/devices/{device_id}/revoke", admin_devices.revoke_device)
