@@ -51,7 +51,12 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         return
     state_dir = tmp_path_factory.mktemp("rs1-state")
     local = LocalSystem.on_free_ports(
-        state_dir, worker_vars={"FIRMWARE_PUBLIC_KEY": FIRMWARE_KEYS.public_b64}
+        state_dir,
+        worker_vars={
+            "FIRMWARE_PUBLIC_KEY": FIRMWARE_KEYS.public_b64,
+            # Every test client is 127.0.0.1: the per-IP limit is unit-tested instead.
+            "API_RATE_LIMIT_PER_MINUTE": "1000000",
+        },
     )
     local.start()
     try:

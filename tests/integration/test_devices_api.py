@@ -68,3 +68,18 @@ def test_viewers_read_but_do_not_write(system, enroll) -> None:
     assert viewer.get(f"/api/devices/{me}").status_code == 404
     assert owner.get("/api/devices", params={"online": "true"}).json()["devices"] == []
     assert owner.get("/api/devices", params={"online": "maybe"}).status_code == 400
+
+
+def test_browser_policy_over_http(system) -> None:
+    client = user(system, "browser-user")
+    response = client.get("/api/devices", headers={"origin": "https://app.optic.works"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://app.optic.works"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert int(response.headers["x-ratelimit-remaining"]) > 0
+    preflight = client.options(
+        "/api/devices/x/zones",
+        headers={"origin": "https://app.optic.works", "access-control-request-method": "PUT"},
+    )
+    assert preflight.status_code == 204
+    assert "PUT" in preflight.headers["access-control-allow-methods"]

@@ -32,6 +32,7 @@ class Settings:
     alert_webhook_url: str = ""
     ota_base_url: str = "https://ota.optic.works"
     firmware_public_key: str = ""
+    api_rate_limit: int = 100  # requests per minute per client IP on /api/* (spec)
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -49,4 +50,5 @@ class Settings:
             alert_webhook_url=_read(env, "ALERT_WEBHOOK_URL"),
             ota_base_url=_read(env, "OTA_BASE_URL", cls.ota_base_url).rstrip("/"),
             firmware_public_key=_read(env, "FIRMWARE_PUBLIC_KEY"),
+            api_rate_limit=int(_read(env, "API_RATE_LIMIT_PER_MINUTE", "100")),
         )

@@ -12,7 +12,9 @@ from rs1.api import zones as api_zones
 from rs1.api.claim import claim_device
 from rs1.health import health_handler
 from rs1.http.app import App
+from rs1.http.rate_limit import RateLimit
 from rs1.http.router import Router
+from rs1.http.web import decorate, preflight
 
 WORKER = "rs1-device-api"
 
@@ -49,7 +51,7 @@ def build_app() -> App:
     router.add("GET", "/admin/devices/{device_id}", admin_devices.get_device)
     router.add("POST", "/admin/devices/{device_id}/revoke", admin_devices.revoke_device)
     router.add("POST", "/admin/devices/{device_id}/enable", admin_devices.enable_device)
-    return App(WORKER, router)
+    return App(WORKER, router, before=[preflight, RateLimit()], after=[decorate])
 
 
 app = build_app()

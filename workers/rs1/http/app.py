@@ -3,6 +3,7 @@
 import re
 import secrets
 import traceback
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from rs1.http.errors import ApiError, error_body
@@ -28,16 +29,38 @@ def error_response(
     return json_response(body, err.status, {**err.headers, **(headers or {})})
 
 
+Before = Callable[[ApiRequest, Any], Awaitable[ApiResponse | None]]
+After = Callable[[ApiRequest, ApiResponse], None]
+
+
 class App:
-    def __init__(self, worker: str, router: Router) -> None:
+    """`before` hooks may answer early (CORS preflight) or raise (rate limits); `after` hooks
+    decorate every response, errors included (security headers, CORS)."""
+
+    def __init__(
+        self,
+        worker: str,
+        router: Router,
+        before: Sequence[Before] = (),
+        after: Sequence[After] = (),
+    ) -> None:
         self.worker = worker
         self.router = router
+        self.before = tuple(before)
+        self.after = tuple(after)
         self.stats = ApiStats(worker)
+
+    async def _dispatch(self, request: ApiRequest, services: Any) -> ApiResponse:
+        for hook in self.before:
+            early = await hook(request, services)
+            if early is not None:
+                return early
+        handler, params = self.router.resolve(request.method, request.path)
+        return await handler(request, services, **params)
 
     async def handle(self, request: ApiRequest, services: Any) -> ApiResponse:
         try:
-            handler, params = self.router.resolve(request.method, request.path)
-            response = await handler(request, services, **params)
+            response = await self._dispatch(request, services)
         except ApiError as err:
             response = error_response(err, request.request_id)
         except StorageError as exc:
@@ -66,6 +89,10 @@ class App:
             err = ApiError(500, "internal_error", "An internal error occurred.")
             response = error_response(err, request.request_id)
         response.headers["x-request-id"] = request.request_id
+        for name, value in request.response_headers.items():
+            response.headers.setdefault(name, value)
+        for hook in self.after:
+            hook(request, response)
         self._count(response.status, services)
         if request.method == "HEAD":
             response.body, response.stream = b"", None

@@ -20,6 +20,8 @@ class ApiRequest:
     body: bytes = b""
     client_ip: str = ""
     request_id: str = ""
+    # Headers a `before` hook wants on whatever response follows (e.g. X-RateLimit-*).
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)

@@ -1,0 +1,72 @@
+import asyncio
+import json
+from dataclasses import replace
+
+import pytest
+
+from rs1.http.app import App
+from rs1.http.messages import ApiRequest, json_response
+from rs1.http.rate_limit import RateLimit
+from rs1.http.router import Router
+from rs1.http.web import decorate, preflight
+
+
+def app() -> App:
+    router = Router()
+
+    async def ok(request, svc):
+        return json_response({"ok": True})
+
+    router.add("GET", "/api/devices", ok)
+    router.add("GET", "/admin/fleet", ok)
+    return App("t", router, before=[preflight, RateLimit()], after=[decorate])
+
+
+def call(
+    services, path: str = "/api/devices", method: str = "GET", ip: str = "198.51.100.7", **headers
+):
+    request = ApiRequest(method, path, headers=headers, client_ip=ip, request_id="r")
+    return asyncio.run(app().handle(request, services))
+
+
+@pytest.fixture
+def limited(services):
+    services.settings = replace(services.settings, api_rate_limit=5)
+    return services
+
+
+def test_requests_over_the_limit_get_429_with_retry_after(limited) -> None:
+    statuses = [call(limited).status for _ in range(7)]
+    assert statuses == [200] * 5 + [429] * 2
+    response = call(limited)
+    assert response.headers["x-ratelimit-limit"] == "5"
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert json.loads(response.body)["error"] == "rate_limited"
+    events = asyncio.run(
+        limited.db.all("SELECT * FROM security_log WHERE event_type = 'rate_limit_exceeded'")
+    )
+    assert len(events) == 1 and events[0]["ip"] == "198.51.100.7"
+
+
+def test_limits_are_per_ip_per_minute_and_only_on_api(limited) -> None:
+    for _ in range(5):
+        call(limited)
+    assert call(limited).status == 429
+    assert call(limited, ip="203.0.113.1").status == 200
+    assert call(limited, path="/admin/fleet").status == 200
+    limited.clock.now += 60
+    assert call(limited).status == 200
+
+
+def test_security_headers_and_cors(services) -> None:
+    plain = call(services)
+    assert plain.headers["x-content-type-options"] == "nosniff"
+    assert "access-control-allow-origin" not in plain.headers
+    browser = call(services, origin="https://app.optic.works")
+    assert browser.headers["access-control-allow-origin"] == "https://app.optic.works"
+    pre = call(services, method="OPTIONS", origin="https://app.optic.works")
+    assert pre.status == 204 and "PUT" in pre.headers["access-control-allow-methods"]
+    assert "if-match" in pre.headers["access-control-allow-headers"]
+    evil = call(services, method="OPTIONS", origin="https://evil.example")
+    assert "access-control-allow-origin" not in evil.headers
