@@ -1,4 +1,5 @@
-"""Generate schema/mqtt/*.schema.json from the payload models (the one definition).
+"""Generate schema/mqtt/*.schema.json (MQTT payloads) and schema/api/*.schema.json (the
+zone config) from the pydantic models — the one definition.
 
 python -m rs1tools.schemas          # write
 python -m rs1tools.schemas --check  # exit 1 if schema/ is stale (a test runs this)
@@ -14,9 +15,11 @@ from pydantic import BaseModel
 from rs1.mqtt import payloads
 from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
 from rs1.ota.messages import CancelOrder, InstallOffer, StatusReport
+from rs1.zones.model import ZoneConfig
 from rs1tools.devvars import ROOT
 
 OUT = ROOT / "schema" / "mqtt"
+API_OUT = ROOT / "schema" / "api"
 MODELS: dict[str, type[BaseModel]] = {
     "state": payloads.StatePayload,
     "telemetry-targets": payloads.TargetsTelemetry,
@@ -31,13 +34,18 @@ MODELS: dict[str, type[BaseModel]] = {
     "emqx-publish-envelope": PublishEnvelope,
     "emqx-client-event": ClientEvent,
 }
+API_MODELS: dict[str, type[BaseModel]] = {"zone-config": ZoneConfig}
+
+
+def _render(folder: Path, models: dict[str, type[BaseModel]]) -> dict[Path, str]:
+    return {
+        folder / f"{name}.schema.json": json.dumps(model.model_json_schema(), indent=2) + "\n"
+        for name, model in sorted(models.items())
+    }
 
 
 def rendered() -> dict[Path, str]:
-    return {
-        OUT / f"{name}.schema.json": json.dumps(model.model_json_schema(), indent=2) + "\n"
-        for name, model in sorted(MODELS.items())
-    }
+    return {**_render(OUT, MODELS), **_render(API_OUT, API_MODELS)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,14 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     files = rendered()
     if args.check:
         stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
-        extra = set(OUT.glob("*.json")) - set(files)
+        extra = (set(OUT.glob("*.json")) | set(API_OUT.glob("*.json"))) - set(files)
         for path in [*stale, *extra]:
             print(f"stale: {path.relative_to(ROOT)}", file=sys.stderr)
         return 1 if stale or extra else 0
-    OUT.mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    print(f"wrote {len(files)} schemas to {OUT.relative_to(ROOT)}")
+    print(f"wrote {len(files)} schemas under {OUT.parent.relative_to(ROOT)}")
     return 0
 
 
