@@ -121,23 +121,22 @@ def test_a_late_event_reaggregates_its_closed_hour() -> None:
     late = run.pop(0)  # the first hour's first message arrives after the job ran
     asyncio.run(ingest(db, [run]))
     asyncio.run(run_hourly(svc, T0 + 4 * HOUR))
-    before = asyncio.run(
-        db.first(
-            "SELECT message_count FROM telemetry_hourly WHERE device_id = ? AND hour = ?",
-            DEVICES[0],
-            T0 // HOUR,
+
+    def first_hour_count() -> int:
+        row = asyncio.run(
+            db.first(
+                "SELECT message_count FROM telemetry_hourly WHERE device_id = ? AND hour = ?",
+                DEVICES[0],
+                T0 // HOUR,
+            )
         )
-    )
+        return row["message_count"]
+
+    before = first_hour_count()
     asyncio.run(ingest(db, [[late]]))
     asyncio.run(run_hourly(svc, T0 + 5 * HOUR))
-    after = asyncio.run(
-        db.first(
-            "SELECT message_count FROM telemetry_hourly WHERE device_id = ? AND hour = ?",
-            DEVICES[0],
-            T0 // HOUR,
-        )
-    )
-    assert after["message_count"] == before["message_count"] + 1
+    after = first_hour_count()
+    assert after == before + 1
     archived = asyncio.run(
         db.first("SELECT row_count, verified FROM telemetry_archives WHERE hour = ?", T0 // HOUR)
     )

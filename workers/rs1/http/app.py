@@ -65,24 +65,13 @@ class App:
             response = error_response(err, request.request_id)
         except StorageError as exc:
             # Retryable by the caller (EMQX retries 5xx): never a 200 that lost data.
-            log_event(
-                "error",
-                "storage_error",
-                worker=self.worker,
-                request_id=request.request_id,
-                path=request.path,
-                exception=str(exc),
-            )
+            self._log_failure("storage_error", request, exception=str(exc))
             err = ApiError(503, "storage_unavailable", "Storage is unavailable; retry later.")
             response = error_response(err, request.request_id, headers={"retry-after": "1"})
         except Exception as exc:  # noqa: BLE001 — the last net: log it, never leak a traceback
-            log_event(
-                "error",
+            self._log_failure(
                 "unhandled_exception",
-                worker=self.worker,
-                request_id=request.request_id,
-                method=request.method,
-                path=request.path,
+                request,
                 exception=repr(exc),
                 traceback=traceback.format_exc(),
             )
@@ -97,6 +86,17 @@ class App:
         if request.method == "HEAD":
             response.body, response.stream = b"", None
         return response
+
+    def _log_failure(self, event: str, request: ApiRequest, **fields: Any) -> None:
+        log_event(
+            "error",
+            event,
+            worker=self.worker,
+            request_id=request.request_id,
+            method=request.method,
+            path=request.path,
+            **fields,
+        )
 
     def _count(self, status: int, services: Any) -> None:
         """Request/5xx counts for the API error-rate alert (flushed in the background)."""
