@@ -93,6 +93,16 @@ def admin(system: System) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
+def user_token(admin: httpx.Client):
+    """A factory of live bearer tokens: `user_token(sub, role="user") -> JWT`."""
+
+    def _token(sub: str, role: str = "user") -> str:
+        return mint_token(secret("JWT_SECRET"), sub, role, time.time(), 3600)
+
+    return _token
+
+
+@pytest.fixture(scope="session")
 def webhook(system: System) -> Iterator[httpx.Client]:
     """rs1-telemetry as EMQX calls it: with the X-Webhook-Secret header."""
     with system.client("telemetry") as client:
