@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 
 from rs1.identity.keys import hour_of, mqtt_password
-from rs1.identity.tokens import mint_token
 from rs1.mqtt.topics import device_topic
 from rs1tools.demo import admin_client, rollout, upload_firmware
 from rs1tools.devvars import ROOT, secret
@@ -23,6 +22,7 @@ from rs1tools.fleet import Fleet, FleetConfig
 from rs1tools.fleet_ota import FirmwareOta
 from rs1tools.loadgen import LoadResult, json_request, run_load
 from rs1tools.localstack import LocalStack, free_port
+from rs1tools.sessions import bootstrap_token
 from rs1tools.system import LocalSystem
 
 CONCURRENCY = 16
@@ -30,8 +30,8 @@ DURATION = 6.0
 DEVICES = 200
 
 
-def enroll_fleet(api: str, n: int) -> list[dict]:
-    token = mint_token(secret("JWT_SECRET"), "bench", "admin", time.time(), 3600)
+def enroll_fleet(api: str, n: int, state_dir: Path) -> list[dict]:
+    token = bootstrap_token("bench", "admin", 3600, state_dir=state_dir)
     macs = [f"02:BE:00:00:{i >> 8:02X}:{i & 255:02X}" for i in range(n)]
     body = {"devices": [{"mac_address": m} for m in macs], "rotate": True}
     headers = {"authorization": f"Bearer {token}"}
@@ -120,11 +120,12 @@ async def rollout_bench(devices: int) -> dict[str, float]:
         LocalSystem.on_free_ports(Path(state)) as system,
     ):
         urls = system.stack.urls  # type: ignore[union-attr]
-        admin = admin_client(urls["device_api"])
+        admin = admin_client(urls["device_api"], Path(state))
         upload_firmware(admin)
         ota = FirmwareOta(secret("FIRMWARE_PUBLIC_KEY"), urls["ota"])
         config = FleetConfig(devices=devices, duration_s=None, mqtt_port=system.mqtt_port,
                              api=urls["device_api"], telemetry_interval_s=600.0,
+                             admin_token=admin.headers["authorization"].split()[1],
                              ramp_s=devices / 25, connect_timeout_s=30.0)  # fmt: skip
         async with Fleet(config, ota=ota) as fleet:
             booted = time.monotonic()
@@ -152,7 +153,7 @@ def main() -> int:
         cold = stack.start()
         try:
             print(f"[bench] cold start to all three /health 200: {cold:.1f} s (incl. migrations)")
-            devices = enroll_fleet(stack.urls["device_api"], DEVICES)
+            devices = enroll_fleet(stack.urls["device_api"], DEVICES, Path(state))
             results = asyncio.run(run_all(stack, devices))
         finally:
             stack.stop()

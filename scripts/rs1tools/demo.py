@@ -20,10 +20,10 @@ from rs1fw.keys import KEYS_DIR, PRIVATE_NAME
 from rs1fw.signing import sign_image
 
 from rs1.identity.claim import claim_code
-from rs1.identity.tokens import mint_token
 from rs1tools.devvars import ROOT, secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet_ota import FirmwareOta
+from rs1tools.sessions import api_token, bearer, bootstrap_token
 from rs1tools.system import LocalSystem
 
 MODEL, NEW_VERSION = "RS-1", "1.1.0"
@@ -35,9 +35,10 @@ def say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
-def admin_client(url: str) -> httpx.Client:
-    token = mint_token(secret("JWT_SECRET"), "demo", "admin", time.time(), 3600)
-    return httpx.Client(base_url=url, headers={"authorization": f"Bearer {token}"}, timeout=60)
+def admin_client(url: str, state_dir: Path) -> httpx.Client:
+    """An admin session written into the local KV SESSIONS, as `rs1ctl token` does."""
+    token = bootstrap_token("demo", "admin", 3600, state_dir=state_dir)
+    return httpx.Client(base_url=url, headers=bearer(token), timeout=60)
 
 
 def upload_firmware(admin: httpx.Client) -> None:
@@ -140,12 +141,11 @@ def print_table(table: list[tuple]) -> None:
               f"{counts.get('skipped', 0):>9}{seconds:>9.1f}")  # fmt: skip
 
 
-async def zone_change(urls: dict[str, str], fleet: Fleet) -> None:
+async def zone_change(admin: httpx.Client, fleet: Fleet) -> None:
     """An owner claims a device with its label code, edits its zones, the device applies them."""
     device = next(d for d in fleet.devices if d.connected and d.fault is None)
-    token = mint_token(secret("JWT_SECRET"), "demo-owner", "user", time.time(), 600)
-    headers = {"authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=urls["device_api"], headers=headers) as owner:
+    headers = bearer(api_token(admin, "demo-owner", "user", 600))
+    async with httpx.AsyncClient(base_url=admin.base_url, headers=headers) as owner:
         code = claim_code(device.identity.device_secret)
         await owner.post(
             "/api/devices/claim", json={"device_id": device.device_id, "claim_code": code}
@@ -201,11 +201,12 @@ async def run(devices: int, seconds: float, state: Path) -> int:
         for name, url in urls.items():
             say(f"  {name:<10} {url}")
         say(f"  broker     mqtt://127.0.0.1:{system.mqtt_port}  api {system.emqx_api_url}")
-        admin = admin_client(urls["device_api"])
+        admin = admin_client(urls["device_api"], state)
         upload_firmware(admin)
         ota = FirmwareOta(secret("FIRMWARE_PUBLIC_KEY"), urls["ota"], power_loss=0.05)
         config = FleetConfig(
             devices=devices, duration_s=None, mqtt_port=system.mqtt_port, api=urls["device_api"],
+            admin_token=admin.headers["authorization"].split()[1],
             telemetry_interval_s=2.0, ramp_s=3.0,
             faults=parse_faults("wrong-password:0.02,foreign-topic:0.02,flaky:0.05"),
         )  # fmt: skip
@@ -215,7 +216,7 @@ async def run(devices: int, seconds: float, state: Path) -> int:
             await fleet.wait_until(lambda f: len(f.connected_ids()) >= devices * 0.95, 60)
             say(f"{len(fleet.connected_ids())} connected; telemetry flowing for {seconds:.0f} s")
             await asyncio.sleep(seconds)
-            await zone_change(urls, fleet)
+            await zone_change(admin, fleet)
             table = await rollout(admin)
             print_table(table)
             report(admin, fleet)

@@ -1,12 +1,17 @@
 """rs1ctl — ops command line for RS-1 Cloud.
 
-    python -m rs1tools.rs1ctl token --role admin [--sub ops] [--ttl 3600]
+    python -m rs1tools.rs1ctl token [--role admin] [--sub ops] [--ttl 3600]
+                                    [--state-dir .state | --remote [--env production]]
     python -m rs1tools.rs1ctl enroll AA:BB:CC:DD:EE:FF [--model RS-1] [--rotate]
     python -m rs1tools.rs1ctl enroll-batch macs.csv --out secrets.csv [--rotate]
     python -m rs1tools.rs1ctl revoke DEVICE_ID | enable DEVICE_ID | device DEVICE_ID
 
-Tokens are signed with JWT_SECRET (environment, else .dev.vars). API calls go to
---api / RS1_DEVICE_API_URL (default http://127.0.0.1:8787) with a freshly minted admin token.
+Tokens are signed with JWT_SECRET (environment, else .dev.vars) and live only while their
+session is in KV SESSIONS: `token` writes it there with wrangler (the local state directory, or
+Cloudflare with --remote). API calls go to --api / RS1_DEVICE_API_URL (default
+http://127.0.0.1:8787) with RS1_ADMIN_TOKEN, else a new admin session in the local state
+(RS1_STATE_DIR, default .state) — against production, export RS1_ADMIN_TOKEN from
+`rs1ctl token --remote --env production` first.
 The batch secrets file is what the factory burns into devices: keep it off shared disks.
 """
 
@@ -15,23 +20,25 @@ import csv
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from rs1.identity.tokens import mint_token
-from rs1tools.devvars import secret
+from rs1tools.devvars import ROOT
+from rs1tools.sessions import bearer, bootstrap_token
 
 BATCH = 2_000  # MACs per request (the API takes up to 10,000)
 
 
-def admin_token(ttl_s: int = 600) -> str:
-    return mint_token(secret("JWT_SECRET"), "rs1ctl", "admin", time.time(), ttl_s)
+def admin_token() -> str:
+    if token := os.environ.get("RS1_ADMIN_TOKEN"):
+        return token
+    state_dir = Path(os.environ.get("RS1_STATE_DIR", ROOT / ".state"))
+    return bootstrap_token("rs1ctl", "admin", 600, state_dir=state_dir)
 
 
-def client(api: str) -> httpx.Client:
-    headers = {"authorization": f"Bearer {admin_token()}"}
+def client(api: str, token: str | None = None) -> httpx.Client:
+    headers = bearer(token or admin_token())
     return httpx.Client(base_url=api, headers=headers, timeout=120)
 
 
@@ -45,9 +52,11 @@ def read_macs(path: Path) -> list[str]:
     return [r[0].strip() for r in rows if r and r[0].strip()]
 
 
-def enroll_batch(api: str, macs: list[str], rotate: bool) -> dict[str, list]:
+def enroll_batch(
+    api: str, macs: list[str], rotate: bool, token: str | None = None
+) -> dict[str, list]:
     total: dict[str, list] = {"enrolled": [], "conflicts": [], "invalid": []}
-    with client(api) as http:
+    with client(api, token) as http:
         for start in range(0, len(macs), BATCH):
             chunk = [{"mac_address": m} for m in macs[start : start + BATCH]]
             response = http.post("/admin/devices:batch", json={"devices": chunk, "rotate": rotate})
@@ -73,10 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         "--api", default=os.environ.get("RS1_DEVICE_API_URL", "http://127.0.0.1:8787")
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    tok = sub.add_parser("token", help="mint a bearer token")
+    tok = sub.add_parser("token", help="mint a bearer token and register its session")
     tok.add_argument("--role", choices=["admin", "user"], default="admin")
     tok.add_argument("--sub", default="ops")
-    tok.add_argument("--ttl", type=int, default=3600)
+    tok.add_argument("--ttl", type=int, default=3600, help="seconds, at most 86400")
+    tok.add_argument("--state-dir", type=Path, default=ROOT / ".state")
+    tok.add_argument("--remote", action="store_true", help="Cloudflare's KV, not local state")
+    tok.add_argument("--env", help="wrangler environment with --remote (e.g. production)")
     one = sub.add_parser("enroll", help="enrol one device; prints its id and secret")
     one.add_argument("mac")
     one.add_argument("--model")
@@ -90,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "token":
-        now = time.time()
-        print(mint_token(secret("JWT_SECRET"), args.sub, args.role, now, args.ttl))
+        state_dir = None if args.remote else args.state_dir
+        print(bootstrap_token(args.sub, args.role, args.ttl, state_dir, args.env))
         return 0
     if args.command == "enroll-batch":
         result = enroll_batch(args.api, read_macs(args.csv), args.rotate)

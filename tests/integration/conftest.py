@@ -7,7 +7,6 @@ killed at the end.
 """
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,8 @@ import httpx
 import pytest
 
 from helpers import FIRMWARE_KEYS, random_mac
-from rs1.identity.tokens import mint_token
 from rs1tools.devvars import secret
+from rs1tools.sessions import api_token, bearer, bootstrap_token
 from rs1tools.system import LocalSystem
 
 ENV_URLS = {
@@ -85,21 +84,37 @@ def telemetry(system: System) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def admin(system: System) -> Iterator[httpx.Client]:
-    """The device API with an admin bearer token (JWT_SECRET from env or .dev.vars)."""
-    token = mint_token(secret("JWT_SECRET"), "integration-tests", "admin", time.time(), 7200)
+    """The device API with an admin session: written into the local KV SESSIONS with wrangler
+    (as `rs1ctl token` does), or RS1_ADMIN_TOKEN for an external system."""
+    if system.state_dir is None:
+        token = os.environ["RS1_ADMIN_TOKEN"]
+    else:
+        token = bootstrap_token("integration-tests", "admin", 7200, state_dir=system.state_dir)
     with system.client("device_api") as client:
-        client.headers["authorization"] = f"Bearer {token}"
+        client.headers.update(bearer(token))
         yield client
 
 
 @pytest.fixture(scope="session")
 def user_token(admin: httpx.Client):
-    """A factory of live bearer tokens: `user_token(sub, role="user") -> JWT`."""
+    """Live bearer tokens: `user_token(sub, role="user") -> JWT`, from POST /admin/sessions."""
 
     def _token(sub: str, role: str = "user") -> str:
-        return mint_token(secret("JWT_SECRET"), sub, role, time.time(), 3600)
+        return api_token(admin, sub, role)
 
     return _token
+
+
+@pytest.fixture(scope="session")
+def as_user(system: System, user_token):
+    """A factory of device-API clients signed in as `sub` (a fresh session each)."""
+
+    def _client(sub: str) -> httpx.Client:
+        client = system.client("device_api")
+        client.headers.update(bearer(user_token(sub)))
+        return client
+
+    return _client
 
 
 @pytest.fixture(scope="session")

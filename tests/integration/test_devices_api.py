@@ -1,22 +1,11 @@
 """The user device API: only your devices, sharing as viewer, details."""
 
 import random
-import time
 import uuid
 
 import httpx
 
 from rs1.identity.claim import claim_code
-from rs1.identity.tokens import mint_token
-from rs1tools.devvars import secret
-
-
-def user(system, sub: str) -> httpx.Client:
-    client = system.client("device_api")
-    client.headers["authorization"] = (
-        f"Bearer {mint_token(secret('JWT_SECRET'), sub, 'user', time.time(), 3600)}"
-    )
-    return client
 
 
 def claim(client: httpx.Client, device: dict) -> None:
@@ -24,10 +13,10 @@ def claim(client: httpx.Client, device: dict) -> None:
     assert client.post("/api/devices/claim", json=body).status_code == 201
 
 
-def test_no_user_reads_or_changes_another_users_device(system, enroll) -> None:
+def test_no_user_reads_or_changes_another_users_device(as_user, enroll) -> None:
     rnd = random.Random(7)
     subs = [f"u{i}-{uuid.uuid4().hex[:6]}" for i in range(4)]
-    users = {sub: user(system, sub) for sub in subs}
+    users = {sub: as_user(sub) for sub in subs}
     owned: dict[str, set[str]] = {sub: set() for sub in users}
     devices = [enroll() for _ in range(10)]
     for device in devices:
@@ -49,8 +38,8 @@ def test_no_user_reads_or_changes_another_users_device(system, enroll) -> None:
             assert share.status_code == (200 if mine else 404)
 
 
-def test_viewers_read_but_do_not_write(system, enroll) -> None:
-    owner, viewer = user(system, "olga"), user(system, "victor")
+def test_viewers_read_but_do_not_write(as_user, enroll) -> None:
+    owner, viewer = as_user("olga"), as_user("victor")
     device = enroll()
     claim(owner, device)
     me = device["device_id"]
@@ -70,8 +59,8 @@ def test_viewers_read_but_do_not_write(system, enroll) -> None:
     assert owner.get("/api/devices", params={"online": "maybe"}).status_code == 400
 
 
-def test_browser_policy_over_http(system) -> None:
-    client = user(system, "browser-user")
+def test_browser_policy_over_http(as_user) -> None:
+    client = as_user("browser-user")
     response = client.get("/api/devices", headers={"origin": "https://app.optic.works"})
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "https://app.optic.works"

@@ -7,8 +7,6 @@ import httpx
 import pytest
 
 from rs1.identity.claim import claim_code
-from rs1.identity.tokens import mint_token
-from rs1tools.devvars import secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet.config import FaultTiming
 
@@ -36,8 +34,9 @@ async def wait_for(predicate, within_s: float) -> bool:
     return predicate()
 
 
-def test_fleet_end_to_end(system, admin) -> None:
+def test_fleet_end_to_end(system, admin, as_user) -> None:
     config = FleetConfig(
+        admin_token=admin.headers["authorization"].split()[1],
         devices=DEVICES,
         duration_s=None,
         mqtt_port=system.mqtt_port,
@@ -48,10 +47,10 @@ def test_fleet_end_to_end(system, admin) -> None:
         ramp_s=2.0,
         seed=11,
     )
-    asyncio.run(scenario(config, admin, system))
+    asyncio.run(scenario(config, admin, system, as_user))
 
 
-async def scenario(config: FleetConfig, admin: httpx.Client, system) -> None:
+async def scenario(config: FleetConfig, admin: httpx.Client, system, as_user) -> None:
     async with Fleet(config) as fleet:
         devices = fleet.devices
         wrong = [d for d in devices if d.fault and d.fault.value == "wrong-password"]
@@ -81,9 +80,7 @@ async def scenario(config: FleetConfig, admin: httpx.Client, system) -> None:
 
         # A zone change by the owner reaches the device, which applies and acknowledges it.
         zoned = normal[2]
-        owner = system.client("device_api")
-        token = mint_token(secret("JWT_SECRET"), "e2e-owner", "user", time.time(), 600)
-        owner.headers["authorization"] = f"Bearer {token}"
+        owner = as_user("e2e-owner")
         code = claim_code(zoned.identity.device_secret)
         claim = {"device_id": zoned.device_id, "claim_code": code}
         assert owner.post("/api/devices/claim", json=claim).status_code == 201

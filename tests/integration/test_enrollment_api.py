@@ -51,7 +51,7 @@ def test_batch_enrolment(admin: httpx.Client) -> None:
     assert [i["index"] for i in body["invalid"]] == [300, 301]
 
 
-def test_admin_calls_need_an_admin_token(system) -> None:
+def test_admin_calls_need_an_admin_token(system, user_token) -> None:
     now = time.time()
     jwt_secret = secret("JWT_SECRET")
     cases = {
@@ -59,7 +59,8 @@ def test_admin_calls_need_an_admin_token(system) -> None:
         "Bearer garbage": 401,
         f"Bearer {mint_token(jwt_secret, 'x', 'admin', now - 7200, 60)}": 401,  # expired
         f"Bearer {mint_token('another-secret-of-at-least-32-byte', 'x', 'admin', now)}": 401,
-        f"Bearer {mint_token(jwt_secret, 'someone', 'user', now)}": 403,
+        f"Bearer {mint_token(jwt_secret, 'x', 'admin', now)}": 401,  # signed, but no session
+        f"Bearer {user_token('someone')}": 403,
     }
     with system.client("device_api") as client:
         for header, status in cases.items():

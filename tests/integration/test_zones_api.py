@@ -8,9 +8,7 @@ import httpx
 import pytest
 
 from rs1.identity.claim import claim_code
-from rs1.identity.tokens import mint_token
 from rs1.mqtt.topics import device_topic
-from rs1tools.devvars import secret
 
 ZONES = {
     "zones": [
@@ -26,17 +24,10 @@ ZONES = {
 }
 
 
-def user_client(system, sub: str) -> httpx.Client:
-    client = system.client("device_api")
-    token = mint_token(secret("JWT_SECRET"), sub, "user", time.time(), 3600)
-    client.headers["authorization"] = f"Bearer {token}"
-    return client
-
-
 @pytest.fixture
-def owned(system, enroll):
+def owned(as_user, enroll):
     device = enroll()
-    alice = user_client(system, f"alice-{uuid.uuid4().hex[:6]}")
+    alice = as_user(f"alice-{uuid.uuid4().hex[:6]}")
     code = claim_code(device["device_secret"])
     response = alice.post(
         "/api/devices/claim", json={"device_id": device["device_id"], "claim_code": code}
@@ -56,9 +47,9 @@ def ack(webhook: httpx.Client, device_id: str, version: int, status: str, error=
     return response.json()
 
 
-def test_claims_are_exclusive_and_codes_checked(system, enroll) -> None:
+def test_claims_are_exclusive_and_codes_checked(as_user, enroll) -> None:
     device = enroll()
-    bob, eve = user_client(system, "bob"), user_client(system, "eve")
+    bob, eve = as_user("bob"), as_user("eve")
     wrong = bob.post(
         "/api/devices/claim", json={"device_id": device["device_id"], "claim_code": "AAAAAAAAAA"}
     )

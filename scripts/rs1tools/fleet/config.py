@@ -27,6 +27,7 @@ class FleetConfig:
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     api: str = "http://127.0.0.1:8787"
+    admin_token: str | None = None  # for enrolling; None: rs1ctl's (RS1_ADMIN_TOKEN, ...)
     secrets: Path | None = None  # a secrets CSV instead of enrolling through the API
     identities: tuple[DeviceIdentity, ...] | None = None  # pre-made identities (tests)
     telemetry_interval_s: float = 5.0

@@ -69,9 +69,9 @@ def write_secrets(path: Path, identities: list[DeviceIdentity]) -> None:
     rs1ctl.write_secrets(path, [d.as_row() for d in identities])
 
 
-async def enroll(api: str, macs: list[str]) -> list[DeviceIdentity]:
+async def enroll(api: str, macs: list[str], token: str | None = None) -> list[DeviceIdentity]:
     try:
-        result = await asyncio.to_thread(rs1ctl.enroll_batch, api, macs, True)
+        result = await asyncio.to_thread(rs1ctl.enroll_batch, api, macs, True, token)
     except SystemExit as exc:  # rs1ctl exits when JWT_SECRET is missing
         raise FleetStartError(str(exc)) from None
     except Exception as exc:

@@ -37,7 +37,7 @@ async def resolve_identities(config: FleetConfig) -> list[DeviceIdentity]:
     elif config.secrets is not None:
         found = read_secrets(config.secrets)
     else:
-        return await enroll(config.api, fleet_macs(config.devices, config.seed))
+        return await enroll(config.api, fleet_macs(config.devices, config.seed), config.admin_token)
     if not found:
         raise FleetStartError("no device identities to run")
     if len(found) < config.devices:

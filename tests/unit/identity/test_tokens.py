@@ -27,7 +27,7 @@ def test_expired_wrong_key_and_garbage_are_refused() -> None:
 
 
 def test_unsigned_and_other_algorithms_are_refused() -> None:
-    payload = {"sub": "ops", "role": "admin", "exp": NOW + 60}
+    payload = {"sub": "ops", "role": "admin", "exp": NOW + 60, "jti": "j"}
     unsigned = jwt.encode(payload, key=None, algorithm="none")
     hs512 = jwt.encode(payload, SECRET, algorithm="HS512")
     for token in (unsigned, hs512):
@@ -36,6 +36,14 @@ def test_unsigned_and_other_algorithms_are_refused() -> None:
 
 
 def test_unknown_role_is_refused() -> None:
-    token = jwt.encode({"sub": "x", "role": "root", "exp": NOW + 60}, SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "x", "role": "root", "exp": NOW + 60, "jti": "j"}, SECRET, algorithm="HS256"
+    )
+    with pytest.raises(InvalidToken):
+        verify_token(SECRET, token, NOW)
+
+
+def test_a_token_without_jti_is_refused() -> None:
+    token = jwt.encode({"sub": "x", "role": "user", "exp": NOW + 60}, SECRET, algorithm="HS256")
     with pytest.raises(InvalidToken):
         verify_token(SECRET, token, NOW)

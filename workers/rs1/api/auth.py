@@ -3,19 +3,16 @@
 A device the caller may not see is a 404, never a 403: no enumeration of device ids.
 """
 
-from rs1.admin.auth import CHALLENGE, bearer_token
-from rs1.http.errors import ApiError, not_found
+from rs1.api.bearer import authenticate
+from rs1.http.errors import not_found
 from rs1.http.messages import ApiRequest
 from rs1.identity.device_id import is_device_id
-from rs1.identity.tokens import Claims, InvalidToken, verify_token
+from rs1.identity.tokens import Claims
 from rs1.services import Services
 
 
 async def require_user(request: ApiRequest, svc: Services) -> Claims:
-    try:
-        return verify_token(svc.settings.jwt_secret, bearer_token(request), svc.clock())
-    except InvalidToken as exc:
-        raise ApiError(401, "unauthorized", f"Invalid token: {exc}.", headers=CHALLENGE) from None
+    return await authenticate(request, svc)
 
 
 async def device_role(svc: Services, claims: Claims, device_id: str) -> str | None:

@@ -5,8 +5,10 @@ from rs1.admin import devices as admin_devices
 from rs1.admin import diagnostics as admin_diag
 from rs1.admin import firmware as admin_firmware
 from rs1.admin import rollouts as admin_rollouts
+from rs1.admin import sessions as admin_sessions
 from rs1.admin.fleet import fleet_overview
 from rs1.api import devices as api_devices
+from rs1.api import sessions as api_sessions
 from rs1.api import telemetry as api_telemetry
 from rs1.api import zones as api_zones
 from rs1.api.claim import claim_device
@@ -25,6 +27,8 @@ def build_app() -> App:
     router.add("GET", "/health", health)
     router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
     router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
+    router.add("GET", "/api/auth/session", api_sessions.current_session)
+    router.add("POST", "/api/auth/logout", api_sessions.logout)
     router.add("POST", "/api/devices/claim", claim_device)
     router.add("GET", "/api/devices", api_devices.list_devices)
     router.add("GET", "/api/devices/{device_id}", api_devices.get_device)
@@ -43,6 +47,8 @@ def build_app() -> App:
     for action in ("abort", "pause", "resume", "advance"):
         handler = getattr(admin_rollouts, f"{action}_rollout")
         router.add("POST", f"/admin/rollouts/{{rollout_id}}/{action}", handler)
+    router.add("POST", "/admin/sessions", admin_sessions.create_session)
+    router.add("DELETE", "/admin/sessions/{jti}", admin_sessions.revoke_session)
     router.add("GET", "/admin/devices", admin_diag.list_devices)
     router.add("POST", "/admin/devices", admin_devices.enroll_device)
     router.add("POST", "/admin/devices/{device_id}/diag", admin_diag.request_diag)

@@ -1,0 +1,31 @@
+"""Who is calling: `Authorization: Bearer <JWT>` whose session is live in KV SESSIONS."""
+
+from rs1.http.errors import ApiError
+from rs1.http.messages import ApiRequest
+from rs1.identity.sessions import is_live
+from rs1.identity.tokens import Claims, InvalidToken, verify_token
+from rs1.services import Services
+
+CHALLENGE = {"www-authenticate": 'Bearer realm="rs1"'}
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers=CHALLENGE)
+
+
+def bearer_token(request: ApiRequest) -> str:
+    scheme, _, token = request.header("authorization").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("A bearer token is required.")
+    return token.strip()
+
+
+async def authenticate(request: ApiRequest, svc: Services, token: str | None = None) -> Claims:
+    """The caller's claims; 401 for a bad, expired, logged-out or revoked token."""
+    try:
+        claims = verify_token(svc.settings.jwt_secret, token or bearer_token(request), svc.clock())
+    except InvalidToken as exc:
+        raise unauthorized(f"Invalid token: {exc}.") from None
+    if not await is_live(svc.kv["SESSIONS"], claims):
+        raise unauthorized("The session has ended (logged out, revoked or expired).")
+    return claims

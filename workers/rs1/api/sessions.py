@@ -1,0 +1,22 @@
+"""The caller's own session: GET /api/auth/session (who am I) and POST /api/auth/logout."""
+
+from rs1.api.bearer import authenticate
+from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.identity.sessions import close_session
+from rs1.identity.tokens import Claims
+from rs1.services import Services
+
+
+def session_view(claims: Claims) -> dict:
+    return {"sub": claims.sub, "role": claims.role, "expires_at": claims.exp, "jti": claims.jti}
+
+
+async def current_session(request: ApiRequest, svc: Services) -> ApiResponse:
+    return json_response(session_view(await authenticate(request, svc)))
+
+
+async def logout(request: ApiRequest, svc: Services) -> ApiResponse:
+    """Ends the session of the presented token; the token is refused from now on."""
+    claims = await authenticate(request, svc)
+    await close_session(svc.kv["SESSIONS"], claims.jti)
+    return ApiResponse(204)
