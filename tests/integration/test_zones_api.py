@@ -125,3 +125,29 @@ def test_only_ten_versions_are_kept(owned) -> None:
         assert response.status_code == 200, response.text
     versions = [v["version"] for v in alice.get(f"/api/devices/{me}/zones").json()["versions"]]
     assert versions == list(range(12, 2, -1))
+
+
+def test_device_reads_are_cached_and_writes_forget_them(owned, webhook) -> None:
+    device, alice = owned
+    me = device["device_id"]
+    first, second = alice.get(f"/api/devices/{me}"), alice.get(f"/api/devices/{me}")
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+    assert first.json() == second.json()
+    assert first.json()["online"] is False and first.json()["pending_config_version"] is None
+
+    # A zone write shows at once (read-your-writes), then is cached again.
+    assert alice.put(f"/api/devices/{me}/zones", json=ZONES, headers={"if-match": "0"}).is_success
+    after_put = alice.get(f"/api/devices/{me}")
+    assert after_put.headers["x-cache"] == "miss"
+    assert after_put.json()["pending_config_version"] == 1
+    assert alice.get(f"/api/devices/{me}").headers["x-cache"] == "hit"
+
+    # Writes from the webhooks (another Worker) forget the cached view too.
+    ack(webhook, me, 1, "applied")
+    acked = alice.get(f"/api/devices/{me}").json()
+    assert (acked["config_version"], acked["pending_config_version"]) == (1, None)
+    t = int(time.time() * 1000)
+    event = {"clientid": me, "username": me, "connected_at": t, "timestamp": t}
+    assert webhook.post("/webhook/device-connected", json=event).json()["applied"]
+    online = alice.get(f"/api/devices/{me}")
+    assert online.headers["x-cache"] == "miss" and online.json()["online"] is True

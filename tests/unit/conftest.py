@@ -29,7 +29,7 @@ def services(db: SqliteDatabase, clock: Clock) -> Services:
     return Services(
         settings=settings,
         db=db,
-        kv={"SESSIONS": MemoryKv(clock), "RS1_RATE_LIMITS": MemoryKv(clock)},
+        kv={n: MemoryKv(clock) for n in ("SESSIONS", "RS1_RATE_LIMITS", "RS1_CACHE")},
         blobs={"R2": MemoryBlobs()},
         clock=clock,
     )

@@ -6,7 +6,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.api.auth import require_device, require_user
-from rs1.devices import store
+from rs1.devices import cache, store
 from rs1.http.errors import ApiError, bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.http.validation import parse_body
@@ -51,28 +51,34 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
 
 async def get_device(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
     _, role = await require_device(request, svc, device_id)
-    device = store.public_device(await store.get_device(svc.db, device_id))  # type: ignore[arg-type]
-    desired = await sync.latest(svc.db, device_id)
+    view = await cache.recall(svc, device_id)
+    hit = view is not None
+    if view is None:
+        view = await _device_view(svc, device_id)
+        await cache.remember(svc, device_id, view)
     ota = await svc.db.all(
         "SELECT s.rollout_id, r.firmware_version, s.status, s.progress FROM ota_device_status s "
         "JOIN ota_rollouts r ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND "
         "r.status IN ('active', 'paused') AND s.status NOT IN ('skipped', 'cancelled')",
         device_id,
     )
-    return json_response(
-        {
-            **{k: device[k] for k in ("device_id", "model", "firmware_version", "online")},
-            "last_seen": device["last_seen"],
-            "config_version": device["config_version"],
-            "pending_config_version": (
-                desired["version"]
-                if desired and desired["version"] > device["config_version"]
-                else None
-            ),
-            "ota": ota,
-            "role": role,
-        }
+    headers = {"x-cache": "hit" if hit else "miss"}
+    return json_response({**view, "ota": ota, "role": role}, headers=headers)
+
+
+async def _device_view(svc: Services, device_id: str) -> dict:
+    """What every caller may see of the device (cached in RS1_CACHE)."""
+    device = store.public_device(await store.get_device(svc.db, device_id))  # type: ignore[arg-type]
+    desired = await sync.latest(svc.db, device_id)
+    pending = (
+        desired["version"] if desired and desired["version"] > device["config_version"] else None
     )
+    return {
+        **{k: device[k] for k in ("device_id", "model", "firmware_version", "online")},
+        "last_seen": device["last_seen"],
+        "config_version": device["config_version"],
+        "pending_config_version": pending,
+    }
 
 
 class ShareBody(BaseModel):

@@ -11,7 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.api.auth import require_device
-from rs1.devices import store
+from rs1.devices import cache, store
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import parse_body, validate
@@ -81,6 +81,7 @@ async def _store(
     data = config.model_dump(mode="json")
     if await sync.write(svc.db, device_id, expected, data, claims.sub) is None:
         raise ApiError(409, "version_conflict", "The zones changed meanwhile; reload and retry.")
+    await cache.forget(svc, device_id)
     delivered = await sync.push(svc, device_id)
     view = await _view(svc, device_id)
     return json_response({**view, "delivered": delivered}, headers=_etag(view))

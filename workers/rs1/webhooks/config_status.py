@@ -1,5 +1,6 @@
 """POST /webhook/config-status — devices' acks of config/update (idempotent, forward-only)."""
 
+from rs1.devices import cache
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import parse_body
 from rs1.mqtt.payloads import ConfigStatus
@@ -18,4 +19,6 @@ async def config_status(request: ApiRequest, svc: Services) -> ApiResponse:
     applied = await sync.acknowledge(
         svc.db, device_id, ack.version, ack.status == "applied", ack.error
     )
+    if applied:
+        await cache.forget(svc, device_id)
     return json_response({"applied": applied})

@@ -4,7 +4,7 @@ All are idempotent and order-independent (see rs1.devices.presence); an event fo
 the registry does not know is acknowledged (200, `"applied": false`) so EMQX stops retrying.
 """
 
-from rs1.devices import store
+from rs1.devices import cache, store
 from rs1.devices.presence import PresenceEvent
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
@@ -39,6 +39,7 @@ async def device_state(request: ApiRequest, svc: Services) -> ApiResponse:
             store.presence_statement(device_id, PresenceEvent(kind, at)),
         ]
     )
+    await cache.forget(svc, device_id)
     await validate_installed_version(svc, device_id, state.firmware_version)
     if state.online:
         await trigger_if_pending(svc, device_id, int(svc.clock() * 1000))
@@ -61,6 +62,8 @@ async def _presence(request: ApiRequest, svc: Services, kind: str) -> ApiRespons
     device_id, event = _client_event(parse_body(ClientEvent, request), kind)
     statement = store.presence_statement(device_id, event)
     result = await svc.db.run(statement.sql, *statement.params)
+    if result.changes:
+        await cache.forget(svc, device_id)
     if kind == "connected" and result.changes:
         await trigger_if_pending(svc, device_id, int(svc.clock() * 1000))
         await sync.push(svc, device_id)
