@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import access_idp
 import httpx
 import pytest
 
@@ -44,7 +45,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def access_key():
+    """The local Access stand-in's signing key (its JWKS is served to the Workers)."""
+    return access_idp.new_key()
+
+
+@pytest.fixture(scope="session")
+def jwks_server(access_key) -> Iterator[access_idp.JwksServer]:
+    server = access_idp.JwksServer(access_idp.jwks(access_key))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory, jwks_server) -> Iterator[System]:
     if all(os.environ.get(v) for v in ENV_URLS.values()):
         yield System({k: os.environ[v].rstrip("/") for k, v in ENV_URLS.items()}, None)
         return
@@ -55,6 +69,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             "FIRMWARE_PUBLIC_KEY": FIRMWARE_KEYS.public_b64,
             # Every test client is 127.0.0.1: the per-IP limit is unit-tested instead.
             "API_RATE_LIMIT_PER_MINUTE": "1000000",
+            # Cloudflare Access, played by a local JWKS server (tests/access_idp.py).
+            "ACCESS_JWKS_URL": jwks_server.url,
+            "ACCESS_AUD": access_idp.AUDIENCE,
+            "ACCESS_ISSUER": access_idp.ISSUER,
         },
     )
     local.start()

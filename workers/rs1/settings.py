@@ -33,6 +33,10 @@ class Settings:
     ota_base_url: str = "https://ota.optic.works"
     firmware_public_key: str = ""
     api_rate_limit: int = 100  # requests per minute per client IP on /api/* (spec)
+    # Cloudflare Access (optional): the team's JWKS, the app's audience tag, the team domain.
+    access_jwks_url: str = ""
+    access_aud: str = ""
+    access_issuer: str = ""
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -51,4 +55,7 @@ class Settings:
             ota_base_url=_read(env, "OTA_BASE_URL", cls.ota_base_url).rstrip("/"),
             firmware_public_key=_read(env, "FIRMWARE_PUBLIC_KEY"),
             api_rate_limit=int(_read(env, "API_RATE_LIMIT_PER_MINUTE", "100")),
+            access_jwks_url=_read(env, "ACCESS_JWKS_URL"),
+            access_aud=_read(env, "ACCESS_AUD"),
+            access_issuer=_read(env, "ACCESS_ISSUER").rstrip("/"),
         )

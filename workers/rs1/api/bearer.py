@@ -1,5 +1,7 @@
-"""Who is calling: `Authorization: Bearer <JWT>` whose session is live in KV SESSIONS."""
+"""Who is calling: `Authorization: Bearer <JWT>` whose session is live in KV SESSIONS, or,
+with Cloudflare Access configured and no bearer token, Access's `Cf-Access-Jwt-Assertion`."""
 
+from rs1.api import access
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest
 from rs1.identity.sessions import is_live
@@ -22,6 +24,14 @@ def bearer_token(request: ApiRequest) -> str:
 
 async def authenticate(request: ApiRequest, svc: Services, token: str | None = None) -> Claims:
     """The caller's claims; 401 for a bad, expired, logged-out or revoked token."""
+    assertion = request.header(access.HEADER)
+    if token is None and assertion and not request.header("authorization"):
+        if not access.access_enabled(svc):
+            raise unauthorized("Cloudflare Access is not configured; use a bearer token.")
+        try:
+            return await access.access_claims(svc, assertion)
+        except InvalidToken as exc:
+            raise unauthorized(f"Invalid Access token: {exc}.") from None
     try:
         claims = verify_token(svc.settings.jwt_secret, token or bearer_token(request), svc.clock())
     except InvalidToken as exc:
