@@ -3,7 +3,8 @@
 // workerd cannot run Python Workers offline (it downloads its Pyodide bundle at startup), so
 // this host runs the Workers' real Python code on Pyodide (npm) and gives them Miniflare's real
 // local D1/KV/R2 through a bridge Worker. One Node process serves all three Workers on their
-// own ports over one persisted state directory, like production's shared D1.
+// own ports over one persisted state directory, like production's shared D1. Durable Objects
+// and WebSockets are emulated in process (durable_objects.mjs, websockets.mjs).
 //
 // Usage: node scripts/local_runtime/host.mjs   (env: RS1_HOST, RS1_STATE_DIR,
 //        RS1_DEVICE_API_PORT=8787, RS1_OTA_PORT=8788, RS1_TELEMETRY_PORT=8789)
@@ -14,6 +15,8 @@ import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { loadPyodide } from "pyodide";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { Bridge, makeBinding } from "./bindings.mjs";
+import { DurableObjects } from "./durable_objects.mjs";
+import { answerUpgrade, workerGlobals } from "./websockets.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -41,6 +44,7 @@ function describeWorker({ config, port }) {
     d1: workerOptions.d1Databases || {},
     kv: workerOptions.kvNamespaces || {},
     r2: workerOptions.r2Buckets || {},
+    durableObjects: workerOptions.durableObjects || {}, // name -> {className, scriptName?}
   };
 }
 
@@ -79,7 +83,10 @@ async function startMiniflare(workers) {
 }
 
 async function startPyodide() {
-  const py = await loadPyodide({ indexURL: path.join(root, "node_modules/pyodide") + "/" });
+  const py = await loadPyodide({
+    indexURL: path.join(root, "node_modules/pyodide") + "/",
+    jsglobals: workerGlobals(), // `from js import WebSocketPair`, a Response that takes 101
+  });
   py.mountNodeFS("/rs1/workers", path.join(root, "workers"));
   py.mountNodeFS("/rs1/python_modules", path.join(root, "python_modules"));
   py.mountNodeFS("/rs1/shims", path.join(here, "python_shims"));
@@ -101,12 +108,17 @@ function localVars() {
   return vars;
 }
 
-function makeEnv(worker, bridge) {
+function makeEnv(worker, bridge, objects) {
   // vars, plus secrets from .dev.vars (wrangler reads them into the same bindings).
   const env = { ...worker.vars, ...localVars() };
   for (const name of Object.keys(worker.d1)) env[name] = makeBinding(bridge, "d1", name);
   for (const name of Object.keys(worker.kv)) env[name] = makeBinding(bridge, "kv", name);
   for (const name of Object.keys(worker.r2)) env[name] = makeBinding(bridge, "r2", name);
+  for (const [name, { className, scriptName }] of Object.entries(worker.durableObjects)) {
+    env[name] = objects.namespace(scriptName || worker.name, className);
+    // A class this Worker defines runs with this Worker's env (script_name bindings reuse it).
+    if (!scriptName) objects.define(worker.name, className, worker.module, env);
+  }
   return env;
 }
 
@@ -129,6 +141,8 @@ function errorResponse(status, error, message) {
     { status, headers: { "content-type": "application/json" } },
   );
 }
+
+const EDGE_REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
 
 async function readBody(req) {
   const chunks = [];
@@ -183,10 +197,14 @@ function serve(worker, dispatcher, env) {
       const url = new URL(req.url, `http://${host}`);
       if (url.pathname === "/cdn-cgi/local/scheduled") {
         response = await runScheduled(worker, dispatcher, env, url);
+      } else if (EDGE_REFUSED_METHODS.has(req.method)) {
+        // Cloudflare's edge answers these itself; fetch's Request cannot even carry them.
+        response = errorResponse(405, "method_not_allowed", `${req.method} is not allowed.`);
       } else {
         const ctx = makeCtx();
         response = await dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, ctx);
         Promise.all(ctx.pending);
+        if (response.status === 101) throw new Error("101 answered a request without Upgrade");
       }
     } catch (err) {
       // The Python app turns its own exceptions into JSON 500s; this is the runtime's last net.
@@ -200,6 +218,12 @@ function serve(worker, dispatcher, env) {
       res.destroy();
     }
   });
+  // WebSockets: the Worker answers the upgrade request like any other request.
+  server.on("upgrade", (req, socket, head) => {
+    const call = async () =>
+      dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, makeCtx());
+    answerUpgrade(req, socket, head, call, (...args) => log(`${worker.name}`, ...args));
+  });
   server.keepAliveTimeout = 65_000;
   return new Promise((resolve) => server.listen(worker.port, host, () => resolve(server)));
 }
@@ -210,9 +234,11 @@ async function main() {
   const [mf, { dispatcher }] = await Promise.all([startMiniflare(workers), startPyodide()]);
   const bridge = new Bridge(await mf.ready);
   for (const w of workers) dispatcher.load(w.module);
+  const objects = new DurableObjects(dispatcher, log);
+  const envs = workers.map((w) => makeEnv(w, bridge, objects));
   const servers = [];
-  for (const w of workers) {
-    servers.push(await serve(w, dispatcher, makeEnv(w, bridge)));
+  for (const [i, w] of workers.entries()) {
+    servers.push(await serve(w, dispatcher, envs[i]));
     log(`${w.name.padEnd(15)} http://${host}:${w.port}  (workers/${w.module}.py)`);
   }
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${stateDir}`);

@@ -1,5 +1,6 @@
-"""Generate schema/mqtt/*.schema.json (MQTT payloads) and schema/api/*.schema.json (the
-zone config) from the pydantic models — the one definition.
+"""Generate schema/mqtt/*.schema.json (MQTT payloads), schema/api/*.schema.json (the zone
+config) and schema/openapi.json (the device and admin APIs) from the pydantic models and the
+device API's route table — the one definition.
 
 python -m rs1tools.schemas          # write
 python -m rs1tools.schemas --check  # exit 1 if schema/ is stale (a test runs this)
@@ -12,6 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from rs1 import __version__
+from rs1.apps.device_api import build_router
+from rs1.http.openapi import document
 from rs1.mqtt import payloads
 from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
 from rs1.ota.messages import CancelOrder, InstallOffer, StatusReport
@@ -35,6 +39,12 @@ MODELS: dict[str, type[BaseModel]] = {
     "emqx-client-event": ClientEvent,
 }
 API_MODELS: dict[str, type[BaseModel]] = {"zone-config": ZoneConfig}
+OPENAPI = ROOT / "schema" / "openapi.json"
+DESCRIPTION = (
+    "rs1-device-api: the zone editor's device API (/api/*, a user's own devices) and the ops "
+    "admin API (/admin/*). Errors are JSON {error, message, request_id, timestamp}; /api/* is "
+    "rate-limited per client IP (429 with Retry-After)."
+)
 
 
 def _render(folder: Path, models: dict[str, type[BaseModel]]) -> dict[Path, str]:
@@ -44,8 +54,13 @@ def _render(folder: Path, models: dict[str, type[BaseModel]]) -> dict[Path, str]
     }
 
 
+def openapi_text() -> str:
+    doc = document(build_router(), "RS-1 Cloud device API", __version__, DESCRIPTION)
+    return json.dumps(doc, indent=2) + "\n"
+
+
 def rendered() -> dict[Path, str]:
-    return {**_render(OUT, MODELS), **_render(API_OUT, API_MODELS)}
+    return {**_render(OUT, MODELS), **_render(API_OUT, API_MODELS), OPENAPI: openapi_text()}
 
 
 def main(argv: list[str] | None = None) -> int:

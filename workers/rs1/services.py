@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from rs1.live.ports import LiveTargets
 from rs1.settings import Settings
 from rs1.storage.blobs import Blobs, R2Blobs
 from rs1.storage.d1 import D1Database
@@ -41,6 +42,8 @@ class Services:
     clock: Callable[[], float] = time.time
     # ctx.waitUntil: work that may finish after the response (logging, fan-out).
     defer: Callable[[Awaitable[Any]], None] = _ignore
+    # The devices' live-targets Durable Objects (binding LIVE_TARGETS); None where unbound.
+    live: LiveTargets | None = None
 
 
 def services_from_env(

@@ -1,63 +1,345 @@
-"""rs1-device-api: the zone editor's device API (/api/*) and the ops admin API (/admin/*)."""
+"""rs1-device-api: the zone editor's device API (/api/*) and the ops admin API (/admin/*).
+
+Each route carries its OpenAPI description (`Operation`); schema/openapi.json is generated
+from this table and the pydantic models (`python -m rs1tools.openapi`).
+"""
 
 from rs1.admin import alerts as admin_alerts
 from rs1.admin import devices as admin_devices
 from rs1.admin import diagnostics as admin_diag
 from rs1.admin import firmware as admin_firmware
+from rs1.admin import models as am
 from rs1.admin import rollouts as admin_rollouts
 from rs1.admin import sessions as admin_sessions
 from rs1.admin.fleet import fleet_overview
 from rs1.api import devices as api_devices
+from rs1.api import models as m
 from rs1.api import sessions as api_sessions
 from rs1.api import telemetry as api_telemetry
 from rs1.api import zones as api_zones
-from rs1.api.claim import claim_device
+from rs1.api.claim import ClaimBody, claim_device
 from rs1.health import health_handler
 from rs1.http.app import App
+from rs1.http.openapi import Operation, Param
 from rs1.http.rate_limit import RateLimit
 from rs1.http.router import Router
 from rs1.http.web import decorate, preflight
+from rs1.live.api import watch_targets
+from rs1.zones.model import ZoneConfig
 
 WORKER = "rs1-device-api"
+DEVICE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+IF_MATCH = Param("if-match", "The zone-config version you edited (ETag).", where="header")
+BOOL = {"type": "string", "enum": ["true", "false"]}
+U, A = "devices", "admin"
+
+
+def op(summary: str, tag: str = U, **kwargs: object) -> Operation:
+    paths = kwargs.pop("path_schemas", {"device_id": DEVICE_ID})
+    return Operation(summary, tag, path_schemas=paths, **kwargs)  # type: ignore[arg-type]
+
+
+def admin(summary: str, **kwargs: object) -> Operation:
+    return op(summary, A, auth="admin", **kwargs)
+
+
+def _user_routes(r: Router) -> None:
+    health = health_handler(WORKER)
+    r.add("GET", "/health", health)
+    r.add(
+        "GET",
+        "/api/health",
+        health,
+        op(
+            "Binding health (D1, KV, R2)",
+            "health",
+            response=m.Health,
+            auth="none",
+            also={503: "A binding is failing"},
+        ),
+    )
+    r.add(
+        "GET",
+        "/api/auth/session",
+        api_sessions.current_session,
+        op("The caller's session", "auth", response=m.SessionInfo),
+    )
+    r.add(
+        "POST",
+        "/api/auth/logout",
+        api_sessions.logout,
+        op("End the caller's session", "auth", status=204),
+    )
+    r.add(
+        "POST",
+        "/api/devices/claim",
+        claim_device,
+        op(
+            "Claim a device with its label code",
+            body=ClaimBody,
+            response=m.Claimed,
+            status=201,
+            also={200: "Already yours"},
+        ),
+    )
+    r.add(
+        "GET",
+        "/api/devices",
+        api_devices.list_devices,
+        op(
+            "The caller's devices",
+            response=m.DeviceList,
+            params=(
+                Param("online", "Filter by presence", BOOL),
+                Param("cursor", "next_cursor of the previous page"),
+            ),
+        ),
+    )
+    r.add(
+        "GET",
+        "/api/devices/{device_id}",
+        api_devices.get_device,
+        op("One device: presence, versions, pending config and OTA", response=m.DeviceDetail),
+    )
+    r.add(
+        "POST",
+        "/api/devices/{device_id}/share",
+        api_devices.share_device,
+        op("Share as viewer (owners)", body=api_devices.ShareBody, response=m.Shared),
+    )
+    r.add(
+        "DELETE",
+        "/api/devices/{device_id}/share/{user_id}",
+        api_devices.unshare_device,
+        op(
+            "Stop sharing (owners)",
+            status=204,
+            path_schemas={"device_id": DEVICE_ID, "user_id": {"type": "string"}},
+        ),
+    )
+    r.add(
+        "GET",
+        "/api/devices/{device_id}/zones",
+        api_zones.get_zones,
+        op("Zone config: desired vs applied, versions", response=m.ZonesView),
+    )
+    r.add(
+        "PUT",
+        "/api/devices/{device_id}/zones",
+        api_zones.put_zones,
+        op(
+            "Write a new zone-config version and push it",
+            body=ZoneConfig,
+            response=m.ZonesWritten,
+            params=(IF_MATCH,),
+        ),
+    )
+    r.add(
+        "POST",
+        "/api/devices/{device_id}/zones/rollback",
+        api_zones.rollback_zones,
+        op(
+            "Write an older version again as the newest",
+            body=api_zones.RollbackBody,
+            response=m.ZonesWritten,
+            params=(IF_MATCH,),
+        ),
+    )
+    r.add(
+        "GET",
+        "/api/devices/{device_id}/telemetry",
+        api_telemetry.device_telemetry,
+        op(
+            "Telemetry: raw rows or hourly rollups",
+            response=m.TelemetryPage,
+            params=(
+                Param("from", "Unix ms", {"type": "integer"}),
+                Param("to", "Unix ms", {"type": "integer"}),
+                Param("resolution", "raw or hour", {"type": "string", "enum": ["raw", "hour"]}),
+                Param("limit", "1..1000", {"type": "integer"}),
+                Param("cursor", "next_cursor"),
+            ),
+        ),
+    )
+    r.add(
+        "GET",
+        "/api/devices/{device_id}/targets",
+        watch_targets,
+        op("Live radar targets (WebSocket upgrade)", status=101),
+    )
+
+
+def _admin_routes(r: Router) -> None:
+    rollout_id = {"rollout_id": {"type": "string"}}
+    r.add(
+        "POST",
+        "/admin/sessions",
+        admin_sessions.create_session,
+        admin(
+            "Issue a session for a user",
+            body=admin_sessions.SessionBody,
+            response=m.IssuedSession,
+            status=201,
+        ),
+    )
+    r.add(
+        "DELETE",
+        "/admin/sessions/{jti}",
+        admin_sessions.revoke_session,
+        admin("Revoke a session", status=204, path_schemas={"jti": {"type": "string"}}),
+    )
+    r.add("GET", "/admin/fleet", fleet_overview, admin("The fleet at a glance", response=am.Fleet))
+    r.add(
+        "GET",
+        "/admin/alerts",
+        admin_alerts.list_alerts,
+        admin(
+            "Monitoring alerts",
+            response=am.AlertList,
+            params=(Param("status", "open, resolved or all"),),
+        ),
+    )
+    r.add(
+        "GET",
+        "/admin/firmware",
+        admin_firmware.list_firmware,
+        admin("Uploaded firmware", response=am.FirmwareList),
+    )
+    r.add(
+        "PUT",
+        "/admin/firmware/{model}/{version}",
+        admin_firmware.upload_firmware,
+        admin(
+            "Upload a signed image (manifest in X-RS1-Manifest)",
+            binary_body=True,
+            response=am.FirmwareStored,
+            status=201,
+            also={200: "Same bytes already stored"},
+            params=(
+                Param(
+                    "x-rs1-manifest",
+                    "Signed manifest JSON (or base64)",
+                    where="header",
+                    required=True,
+                ),
+            ),
+            path_schemas={"model": {"type": "string"}, "version": {"type": "string"}},
+        ),
+    )
+    r.add(
+        "GET",
+        "/admin/rollouts",
+        admin_rollouts.list_rollouts,
+        admin("Rollouts, newest first", response=am.RolloutList),
+    )
+    r.add(
+        "POST",
+        "/admin/rollouts",
+        admin_rollouts.create_rollout,
+        admin(
+            "Start a staged rollout",
+            body=admin_rollouts.RolloutBody,
+            response=am.Rollout,
+            status=201,
+        ),
+    )
+    r.add(
+        "GET",
+        "/admin/rollouts/{rollout_id}",
+        admin_rollouts.get_rollout,
+        admin("One rollout", response=am.Rollout, path_schemas=rollout_id),
+    )
+    for action in ("abort", "pause", "resume", "advance"):
+        handler = getattr(admin_rollouts, f"{action}_rollout")
+        r.add(
+            "POST",
+            f"/admin/rollouts/{{rollout_id}}/{action}",
+            handler,
+            admin(f"{action.capitalize()} a rollout", response=am.Rollout, path_schemas=rollout_id),
+        )
+    r.add(
+        "GET",
+        "/admin/devices",
+        admin_diag.list_devices,
+        admin(
+            "Search the registry",
+            response=am.DeviceSearch,
+            params=(
+                Param("version", "Firmware version"),
+                Param("online", "Presence", BOOL),
+                Param("owner", "Owner's user id"),
+                Param("after", "next_after of the previous page"),
+            ),
+        ),
+    )
+    r.add(
+        "POST",
+        "/admin/devices",
+        admin_devices.enroll_device,
+        admin(
+            "Enrol a device (returns its key once)",
+            body=admin_devices.EnrollBody,
+            response=am.Enrolled,
+            status=201,
+            also={200: "Key rotated"},
+        ),
+    )
+    r.add(
+        "POST",
+        "/admin/devices:batch",
+        admin_devices.enroll_batch,
+        admin("Enrol a factory batch", body=admin_devices.BatchBody, response=am.BatchEnrolled),
+    )
+    r.add(
+        "GET",
+        "/admin/devices/{device_id}",
+        admin_devices.get_device,
+        admin("One registry record", response=am.DeviceRecord),
+    )
+    r.add(
+        "POST",
+        "/admin/devices/{device_id}/diag",
+        admin_diag.request_diag,
+        admin(
+            "Ask a device for diagnostics",
+            body=admin_diag.DiagBody,
+            response=am.DiagAccepted,
+            status=202,
+        ),
+    )
+    r.add(
+        "GET",
+        "/admin/devices/{device_id}/diag/{request_id}",
+        admin_diag.get_diag,
+        admin(
+            "A diagnostics answer",
+            response=am.DiagAnswer,
+            path_schemas={"device_id": DEVICE_ID, "request_id": {"type": "string"}},
+        ),
+    )
+    r.add(
+        "POST",
+        "/admin/devices/{device_id}/revoke",
+        admin_devices.revoke_device,
+        admin("Revoke a device (and end its MQTT session)", response=am.StatusChanged),
+    )
+    r.add(
+        "POST",
+        "/admin/devices/{device_id}/enable",
+        admin_devices.enable_device,
+        admin("Enable a revoked device", response=am.StatusChanged),
+    )
+
+
+def build_router() -> Router:
+    router = Router()
+    _user_routes(router)
+    _admin_routes(router)
+    return router
 
 
 def build_app() -> App:
-    router = Router()
-    health = health_handler(WORKER)
-    router.add("GET", "/health", health)
-    router.add("GET", "/api/health", health)  # production routes only /api/* and /admin/*
-    router.add("GET", "/api/devices/{device_id}/telemetry", api_telemetry.device_telemetry)
-    router.add("GET", "/api/auth/session", api_sessions.current_session)
-    router.add("POST", "/api/auth/logout", api_sessions.logout)
-    router.add("POST", "/api/devices/claim", claim_device)
-    router.add("GET", "/api/devices", api_devices.list_devices)
-    router.add("GET", "/api/devices/{device_id}", api_devices.get_device)
-    router.add("POST", "/api/devices/{device_id}/share", api_devices.share_device)
-    router.add("DELETE", "/api/devices/{device_id}/share/{user_id}", api_devices.unshare_device)
-    router.add("GET", "/api/devices/{device_id}/zones", api_zones.get_zones)
-    router.add("PUT", "/api/devices/{device_id}/zones", api_zones.put_zones)
-    router.add("POST", "/api/devices/{device_id}/zones/rollback", api_zones.rollback_zones)
-    router.add("GET", "/admin/alerts", admin_alerts.list_alerts)
-    router.add("GET", "/admin/fleet", fleet_overview)
-    router.add("GET", "/admin/firmware", admin_firmware.list_firmware)
-    router.add("PUT", "/admin/firmware/{model}/{version}", admin_firmware.upload_firmware)
-    router.add("GET", "/admin/rollouts", admin_rollouts.list_rollouts)
-    router.add("POST", "/admin/rollouts", admin_rollouts.create_rollout)
-    router.add("GET", "/admin/rollouts/{rollout_id}", admin_rollouts.get_rollout)
-    for action in ("abort", "pause", "resume", "advance"):
-        handler = getattr(admin_rollouts, f"{action}_rollout")
-        router.add("POST", f"/admin/rollouts/{{rollout_id}}/{action}", handler)
-    router.add("POST", "/admin/sessions", admin_sessions.create_session)
-    router.add("DELETE", "/admin/sessions/{jti}", admin_sessions.revoke_session)
-    router.add("GET", "/admin/devices", admin_diag.list_devices)
-    router.add("POST", "/admin/devices", admin_devices.enroll_device)
-    router.add("POST", "/admin/devices/{device_id}/diag", admin_diag.request_diag)
-    router.add("GET", "/admin/devices/{device_id}/diag/{request_id}", admin_diag.get_diag)
-    router.add("POST", "/admin/devices:batch", admin_devices.enroll_batch)
-    router.add("GET", "/admin/devices/{device_id}", admin_devices.get_device)
-    router.add("POST", "/admin/devices/{device_id}/revoke", admin_devices.revoke_device)
-    router.add("POST", "/admin/devices/{device_id}/enable", admin_devices.enable_device)
-    return App(WORKER, router, before=[preflight, RateLimit()], after=[decorate])
+    return App(WORKER, build_router(), before=[preflight, RateLimit()], after=[decorate])
 
 
 app = build_app()

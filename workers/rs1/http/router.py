@@ -17,6 +17,7 @@ class Route:
     template: str
     pattern: re.Pattern[str]
     handler: Handler
+    doc: Any = None  # an rs1.http.openapi.Operation: what the OpenAPI document says of it
 
 
 def compile_template(template: str) -> re.Pattern[str]:
@@ -35,8 +36,9 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, template: str, handler: Handler) -> None:
-        self.routes.append(Route(method.upper(), template, compile_template(template), handler))
+    def add(self, method: str, template: str, handler: Handler, doc: Any = None) -> None:
+        route = Route(method.upper(), template, compile_template(template), handler, doc)
+        self.routes.append(route)
 
     def route(self, method: str, template: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

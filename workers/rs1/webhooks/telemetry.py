@@ -10,6 +10,7 @@ from typing import Any
 
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.live.fanout import schedule_fan_out
 from rs1.security_log import ACL_VIOLATION, record_security_event
 from rs1.services import Services
 from rs1.telemetry.ingest import RawRow, parse_envelope, statements, to_row
@@ -55,5 +56,6 @@ async def telemetry(request: ApiRequest, svc: Services) -> ApiResponse:
         where = f"envelope {index}: " if batched else ""
         raise ApiError(err.status, err.code, where + err.message, details=err.details)
     await svc.db.batch(statements(rows))
+    schedule_fan_out(svc, rows)  # stored: live watchers may see the targets (deferred)
     listed = [{"index": i, "error": e.code, "message": e.message} for i, e in rejected]
     return json_response({"accepted": len(rows), "rejected": listed})

@@ -1,0 +1,161 @@
+// Durable Objects for the Python Workers, in process: namespace bindings (idFromName, get,
+// getByName, stub.fetch), one Python instance per id for the host's lifetime, and the subset
+// of the state API the RS-1 objects use — the WebSocket hibernation API (acceptWebSocket,
+// getWebSockets, webSocketMessage/webSocketClose/webSocketError handlers), waitUntil and
+// blockConcurrencyWhile. Not emulated: storage, alarms, input/output gates, eviction (an
+// instance never hibernates here, so its memory survives where production's may not).
+//
+// A binding names a class and optionally the Worker defining it (`script_name`); the class is
+// always instantiated with that Worker's env, as on Cloudflare.
+import { createHash, randomBytes } from "node:crypto";
+
+export class DurableObjectId {
+  constructor(hex, name) {
+    this.hex = hex;
+    if (name !== undefined) this.name = name;
+  }
+  toString() {
+    return this.hex;
+  }
+  equals(other) {
+    return other instanceof DurableObjectId && other.hex === this.hex;
+  }
+}
+
+class DurableObjectState {
+  constructor(id, log) {
+    this.id = id;
+    this.log = log;
+    this.sockets = new Map(); // WebSocket -> tags
+    this.handlers = null; // set once the instance exists
+    this.storage = null; // not emulated (the RS-1 objects keep no storage)
+  }
+
+  waitUntil(promise) {
+    Promise.resolve(promise).catch((e) => this.log("durable object waitUntil failed:", e));
+  }
+
+  async blockConcurrencyWhile(fn) {
+    return await fn();
+  }
+
+  acceptWebSocket(ws, tags = []) {
+    ws.acceptWith((kind, ...args) => {
+      if (kind === "close") this.sockets.delete(ws);
+      this.handlers?.(kind, ws, ...args);
+    });
+    this.sockets.set(ws, Array.from(tags ?? []));
+  }
+
+  getWebSockets(tag) {
+    const all = [...this.sockets.entries()];
+    return all.filter(([, tags]) => tag === undefined || tags.includes(tag)).map(([ws]) => ws);
+  }
+
+  getTags(ws) {
+    return this.sockets.get(ws) ?? [];
+  }
+
+  setWebSocketAutoResponse() {
+    throw new Error("setWebSocketAutoResponse is not emulated by the local runtime");
+  }
+}
+
+// The stub a namespace's get() returns: fetch() reaches the object's fetch handler.
+class DurableObject {
+  constructor(registry, ns, id) {
+    this.registry = registry;
+    this.ns = ns;
+    this.id = id;
+    this.name = id.name;
+  }
+
+  fetch(input, init) {
+    const request = new Request(input, init);
+    return this.registry.fetch(this.ns, this.id, request);
+  }
+}
+
+export class DurableObjectNamespace {
+  constructor(registry, scriptName, className) {
+    this.registry = registry;
+    this.scriptName = scriptName;
+    this.className = className;
+  }
+
+  idFromName(name) {
+    const hash = createHash("sha256").update(`${this.scriptName}/${this.className}/${name}`);
+    return new DurableObjectId(hash.digest("hex"), String(name));
+  }
+
+  idFromString(hex) {
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new TypeError("Invalid Durable Object ID");
+    return new DurableObjectId(hex);
+  }
+
+  newUniqueId() {
+    return new DurableObjectId(randomBytes(32).toString("hex"));
+  }
+
+  get(id) {
+    return new DurableObject(this.registry, this, id);
+  }
+
+  getByName(name) {
+    return this.get(this.idFromName(name));
+  }
+
+  jurisdiction() {
+    return this;
+  }
+}
+
+// Hibernation-API events and the object methods that receive them (workerd's raw arguments).
+const HANDLERS = { message: "webSocketMessage", close: "webSocketClose", error: "webSocketError" };
+
+// All Workers' object classes and live instances. `dispatcher` is the Python shim
+// (rs1_local_dispatch) that constructs instances and calls their handlers.
+export class DurableObjects {
+  constructor(dispatcher, log) {
+    this.dispatcher = dispatcher;
+    this.log = log;
+    this.classes = new Map(); // "script/class" -> { module, env }
+    this.instances = new Map(); // "script/class/idhex" -> { state, instance }
+  }
+
+  // A Worker's env is complete only after its namespaces exist, so classes register late.
+  define(scriptName, className, module, env) {
+    this.classes.set(`${scriptName}/${className}`, { module, env });
+  }
+
+  namespace(scriptName, className) {
+    return new DurableObjectNamespace(this, scriptName, className);
+  }
+
+  instanceFor(ns, id) {
+    const key = `${ns.scriptName}/${ns.className}/${id.hex}`;
+    let entry = this.instances.get(key);
+    if (entry) return entry;
+    const cls = this.classes.get(`${ns.scriptName}/${ns.className}`);
+    if (!cls) throw new Error(`No Durable Object class ${ns.className} in ${ns.scriptName}`);
+    const state = new DurableObjectState(id, this.log);
+    const instance = this.dispatcher.durable_object(cls.module, ns.className, state, cls.env);
+    state.handlers = (kind, ws, ...args) => this.socketEvent(instance, kind, ws, args);
+    entry = { state, instance };
+    this.instances.set(key, entry);
+    return entry;
+  }
+
+  async fetch(ns, id, request) {
+    const { instance } = this.instanceFor(ns, id);
+    return await this.dispatcher.durable_object_fetch(instance, request);
+  }
+
+  socketEvent(instance, kind, ws, args) {
+    const method = HANDLERS[kind];
+    if (!method) return;
+    Promise.resolve()
+      .then(() => this.dispatcher.durable_object_call(instance, method, ws, ...args))
+      .catch((e) => this.log(`durable object ${method} failed:`, e));
+  }
+}

@@ -1,0 +1,145 @@
+"""What the admin API answers: response models (the OpenAPI document is generated from them).
+
+Registry rows allow extra fields: ops tooling reads them, and a new column is not a break.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Enrolled(Open):
+    device_id: str
+    mac_address: str
+    model: str | None
+    device_secret: str
+    key_generation: int
+
+
+class Conflict(Open):
+    mac_address: str
+    device_id: str
+
+
+class BatchEnrolled(Open):
+    enrolled: list[Enrolled]
+    conflicts: list[Conflict]
+    invalid: list[dict[str, Any]]
+
+
+class RegistryDevice(Open):
+    device_id: str
+    mac_address: str
+    model: str | None
+    firmware_version: str | None
+    online: bool
+    last_seen: str | None
+    status: Literal["active", "revoked"]
+    config_version: int
+
+
+class DeviceRecord(RegistryDevice):
+    key_generation: int
+    created_at: str
+
+
+class DeviceSearch(Open):
+    devices: list[RegistryDevice]
+    next_after: str | None
+
+
+class StatusChanged(Open):
+    device_id: str
+    status: Literal["active", "revoked"]
+    session: Literal["ended", "not_connected", "failed"] | None = None
+
+
+class DiagAccepted(Open):
+    request_id: str
+    delivered: bool
+
+
+class DiagAnswer(Open):
+    request_id: str
+    status: Literal["pending", "answered"]
+    received_at: int | None = None
+    result: Any = None
+
+
+class FirmwareStored(Open):
+    model: str
+    version: str
+    size: int
+    sha256: str
+    signature: str
+    min_version: str | None
+    created_at: str
+    created: bool
+
+
+class FirmwareRow(Open):
+    model: str
+    version: str
+    size: int
+    sha256: str
+    min_version: str | None
+    created_at: str
+
+
+class FirmwareList(Open):
+    firmware: list[FirmwareRow]
+
+
+class Rollout(Open):
+    rollout_id: str
+    model: str
+    firmware_version: str
+    status: str
+    status_reason: str | None
+    stages: list[dict[str, float]]
+    current_stage: int
+    target_percent: float | None
+    counts: dict[str, int]
+    failures: int
+    finished: int
+    failure_rate: float | None
+    failure_rate_ci95: list[float]
+    failure_threshold: float
+    timeout_minutes: float
+    created_at: str
+
+
+class RolloutList(Open):
+    rollouts: list[Rollout]
+
+
+class Alert(Open):
+    alert_id: str
+    kind: str
+    subject: str | None
+    status: Literal["open", "resolved"]
+    message: str | None
+
+
+class AlertList(Open):
+    alerts: list[Alert]
+
+
+class FleetDevices(Open):
+    registered: int
+    online: int
+    revoked: int
+    online_ratio: float | None
+
+
+class Fleet(Open):
+    devices: FleetDevices
+    firmware_versions: list[dict[str, Any]]
+    active_rollouts: list[dict[str, Any]]
+    open_alerts: int
+    security_events: dict[str, int]
+    telemetry_rows: int

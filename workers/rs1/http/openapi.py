@@ -1,0 +1,144 @@
+"""OpenAPI 3.1 from the routes and their pydantic models: one definition, no hand-kept YAML.
+
+A route documents itself with an `Operation` (router.add(..., doc=Operation(...))); request and
+response bodies are the pydantic models the handlers validate with / answer in. Every operation
+also answers the one error shape (`Error`) for any 4xx/5xx, which is `default` here.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from rs1.http.router import Router
+
+Auth = Literal["none", "user", "admin"]
+REF = "#/components/schemas/{model}"
+_PARAM = re.compile(r"\{(\w+)\}")
+STRING = {"type": "string"}
+
+
+class Error(BaseModel):
+    """The one error shape every Worker answers with."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    message: str
+    request_id: str | None
+    timestamp: str
+    details: Any = None
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    where: Literal["query", "header"] = "query"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    tag: str
+    response: type[BaseModel] | None = None  # None: an empty body
+    status: int = 200
+    body: type[BaseModel] | None = None
+    binary_body: bool = False  # application/octet-stream (firmware images)
+    auth: Auth = "user"
+    params: tuple[Param, ...] = ()
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    also: dict[int, str] = field(default_factory=dict)  # other 2xx answers: status → why
+
+
+class _Schemas:
+    """Collects each model's JSON Schema (and its nested $defs) under components/schemas."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def ref(self, model: type[BaseModel], mode: Literal["validation", "serialization"]) -> dict:
+        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        for name, sub in schema.pop("$defs", {}).items():
+            self.components.setdefault(name, sub)
+        self.components.setdefault(model.__name__, schema)
+        return {"$ref": REF.format(model=model.__name__)}
+
+
+def _content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _success(op: Operation, schemas: _Schemas) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": op.summary}
+    if op.response is not None:
+        answer["content"] = _content(schemas.ref(op.response, "serialization"))
+    responses = {str(op.status): answer}
+    for status, why in op.also.items():
+        responses[str(status)] = {**answer, "description": why}
+    return responses
+
+
+def _parameters(template: str, op: Operation) -> list[dict[str, Any]]:
+    params = [
+        {"name": n, "in": "path", "required": True, "schema": op.path_schemas.get(n, STRING)}
+        for n in _PARAM.findall(template)
+    ]
+    for p in op.params:
+        entry = {"name": p.name, "in": p.where, "required": p.required, "schema": p.schema}
+        params.append({**entry, "description": p.description})
+    return params
+
+
+def _operation(method: str, template: str, op: Operation, schemas: _Schemas) -> dict[str, Any]:
+    error = {"description": "Error", "content": _content(schemas.ref(Error, "serialization"))}
+    slug = re.sub(r"[^a-z0-9]+", "_", template.lower()).strip("_")
+    out: dict[str, Any] = {
+        "operationId": f"{method.lower()}_{slug}",
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": _parameters(template, op),
+        "responses": {**_success(op, schemas), "default": error},
+    }
+    if op.auth == "none":
+        out["security"] = []
+    if op.body is not None:
+        schema = schemas.ref(op.body, "validation")
+        out["requestBody"] = {"required": True, "content": _content(schema)}
+    elif op.binary_body:
+        binary = {"type": "string", "contentMediaType": "application/octet-stream"}
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": binary}},
+        }
+    return out
+
+
+def document(router: Router, title: str, version: str, description: str) -> dict[str, Any]:
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for route in router.routes:
+        if route.doc is not None:
+            op = _operation(route.method, route.template, route.doc, schemas)
+            paths.setdefault(route.template, {})[route.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "servers": [{"url": "https://api.optic.works"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(schemas.components.items())),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "HS256 JWT (sub, role, exp, jti) whose session is live in "
+                    "KV SESSIONS; admin calls need role admin.",
+                }
+            },
+        },
+    }

@@ -1,0 +1,11 @@
+"""Live radar targets: a device's telemetry/targets pushed to its watchers over a WebSocket.
+
+    owner ──GET /api/devices/{id}/targets (Upgrade: websocket)──▶ rs1-device-api (auth)
+          ──▶ Durable Object DeviceTargets, idFromName(id) ──101 + WebSocket──▶ owner
+    device ──MQTT──▶ EMQX ──/webhook/telemetry──▶ rs1-telemetry (stored exactly once)
+          ──(deferred, only if KV RS1_CACHE live:{id} is set)──▶ the same object ──▶ sockets
+
+Runtime-free like the rest of `rs1`: the WebSocketPair, the hibernation API and the Durable
+Object stub live in `rs1.platform.cloudflare`; this package decides who may connect, what a
+frame looks like, when a device counts as watched and which frames a socket gets.
+"""

@@ -1,0 +1,40 @@
+"""GET /api/devices/{device_id}/targets — watch a device's radar targets over a WebSocket.
+
+Owners and viewers (and admins) may watch; anyone else gets the same 404 as for any other
+device route, a missing or bad token a 401. The token comes from `Authorization: Bearer` or,
+for browsers, from a `bearer.<JWT>` subprotocol next to `rs1.targets.v1` (see protocol.py).
+Access is checked when the socket opens; an open socket keeps streaming until it closes.
+A request without `Upgrade: websocket` is a 426 (after the access check, so it reveals no
+more than any other route).
+"""
+
+from dataclasses import replace
+
+from rs1.api.auth import require_device
+from rs1.http.errors import ApiError
+from rs1.http.messages import ApiRequest, ApiResponse
+from rs1.live.protocol import PROTOCOL, is_websocket_upgrade, parse_offer
+from rs1.services import Services
+
+
+def with_offered_token(request: ApiRequest, token: str | None) -> ApiRequest:
+    """The request as the bearer-token check reads it: a subprotocol token becomes the
+    Authorization header unless the client sent one."""
+    if token is None or request.header("authorization"):
+        return request
+    return replace(request, headers={**request.headers, "authorization": f"Bearer {token}"})
+
+
+async def watch_targets(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
+    offer = parse_offer(request.header("sec-websocket-protocol"))
+    await require_device(with_offered_token(request, offer.token), svc, device_id)
+    if not is_websocket_upgrade(request.method, request.headers):
+        raise ApiError(
+            426,
+            "upgrade_required",
+            f"This is a WebSocket endpoint: connect with Upgrade: websocket ({PROTOCOL}).",
+            headers={"upgrade": "websocket", "connection": "Upgrade"},
+        )
+    if svc.live is None:
+        raise ApiError(503, "live_unavailable", "Live targets are not configured here.")
+    return await svc.live.connect(device_id, offer.answer)

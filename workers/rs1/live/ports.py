@@ -1,0 +1,17 @@
+"""The port to the devices' live-targets Durable Objects (implemented in rs1.platform)."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from rs1.http.messages import ApiResponse
+
+
+class LiveTargets(Protocol):
+    async def connect(self, device_id: str, protocol: str | None) -> ApiResponse:
+        """Open a watcher's WebSocket on the device's object: the runtime's 101 response
+        (answering `protocol` as Sec-WebSocket-Protocol when given), or raise ApiError."""
+        ...
+
+    async def publish(self, device_id: str, frames: Sequence[Mapping[str, Any]]) -> None:
+        """Send frames to the device's watchers (raises on failure)."""
+        ...
