@@ -7,7 +7,8 @@ script_name): one per device, holding its watchers' WebSockets (rs1.live).
 from workers import DurableObject, WorkerEntrypoint
 
 from rs1.apps.device_api import app
-from rs1.platform.cloudflare import TargetsObject, serve
+from rs1.platform.cloudflare import serve
+from rs1.platform.live_objects import TargetsObject
 
 
 class Default(WorkerEntrypoint):

@@ -52,6 +52,14 @@ class ApiResponse:
     stream: Any = None
 
 
+class RuntimeResponse(ApiResponse):
+    """A runtime Response passed through untouched (a 101 carrying a WebSocket): opaque here."""
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__(status=int(runtime.status))
+        self.runtime = runtime
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> ApiResponse:
