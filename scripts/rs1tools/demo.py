@@ -14,12 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import httpx
 from rs1fw.images import build_image
 from rs1fw.keys import KEYS_DIR, PRIVATE_NAME
 from rs1fw.signing import sign_image
 
 from rs1.identity.claim import claim_code
+from rs1.live.protocol import PROTOCOL
 from rs1tools.devvars import ROOT, secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet_ota import FirmwareOta
@@ -167,6 +169,27 @@ async def zone_change(admin: httpx.Client, fleet: Fleet) -> None:
             await asyncio.sleep(0.3)
         say(f"device applied v{device.applied_version}; the cloud sees applied_version"
             f" {shown['applied_version']} of desired {shown['desired_version']}")  # fmt: skip
+        await watch_targets(str(admin.base_url), device.device_id, headers)
+
+
+async def watch_targets(api: str, device_id: str, headers: dict[str, str]) -> None:
+    """The owner watches the device's radar targets live over the WebSocket for a few seconds."""
+    url = api.rstrip("/").replace("http", "ws", 1) + f"/api/devices/{device_id}/targets"
+    token = headers["authorization"].split()[1]
+    frames: list[dict] = []
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(url, protocols=(PROTOCOL, f"bearer.{token}"))
+        deadline = time.monotonic() + 12  # the fan-out notices a new watcher within ~5 s
+        while time.monotonic() < deadline and len(frames) < 3:
+            try:
+                message = await ws.receive_json(timeout=deadline - time.monotonic())
+            except TimeoutError:
+                break
+            if message.get("type") == "targets":
+                frames.append(message)
+        await ws.close()
+    people = [len(f["targets"]) for f in frames]
+    say(f"live targets over a WebSocket ({PROTOCOL}): {len(frames)} frames, {people} targets")
 
 
 def report(admin: httpx.Client, fleet: Fleet) -> None:

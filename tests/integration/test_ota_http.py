@@ -1,12 +1,16 @@
 """OTA over HTTP: firmware upload checks, rollouts, signed resumable downloads, status
-reports, auto-abort. (Triggers over MQTT are covered by the end-to-end fleet test.)"""
+reports, auto-abort, and triggers a device missed (real MQTT against the local broker); the
+rest of OTA over MQTT is the end-to-end fleet test's."""
 
+import asyncio
 import base64
+import contextlib
 import json
 import time
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import aiomqtt
 import httpx
 import pytest
 from rs1fw.images import build_image
@@ -217,3 +221,40 @@ def test_stages_only_grow_and_timeouts_count_as_failures(admin, webhook, telemet
     assert paused["status"] == "paused"
     assert admin.post(f"/admin/rollouts/{rid}/resume").json()["status"] == "active"
     assert admin.post(f"/admin/rollouts/{rid}/abort").json()["status"] == "aborted"
+
+
+async def _connect_and_announce(system, device: dict, within_s: float = 3.0) -> list[dict]:
+    """Connect as the device (clean session), subscribe to its triggers, publish `state`
+    online as the firmware does after subscribing; return the triggers that arrive."""
+    me = device["device_id"]
+    pw = mqtt_password(device["device_secret"], me, hour_of(time.time()))
+    client = aiomqtt.Client("127.0.0.1", system.mqtt_port, identifier=me, username=me,
+                            password=pw, clean_session=True)  # fmt: skip
+    triggers: list[dict] = []
+    async with client:
+        await client.subscribe(device_topic(me, "ota", "trigger"), qos=1)
+        state = {"online": True, "firmware_version": "1.0.0"}
+        await client.publish(device_topic(me, "state"), json.dumps(state), qos=1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                async for message in client.messages:
+                    triggers.append(json.loads(message.payload))
+    return triggers
+
+
+def test_a_trigger_lost_with_the_link_is_sent_again_on_return(admin, webhook, enroll, system):
+    if system.mqtt_port is None:
+        pytest.skip("needs the local broker")
+    model = model_name()
+    upload(admin, model, "5.0.0")
+    device = enroll(model=model)
+    report_state(webhook, device["device_id"], "1.0.0", online=False)
+    rid = create(admin, model, "5.0.0")["rollout_id"]
+    # Offline: pending. Back online: the trigger arrives; the device drops the link before
+    # acting on it (a clean session loses what was in flight) and comes back: sent again,
+    # at most three times in all.
+    got = [asyncio.run(_connect_and_announce(system, device)) for _ in range(4)]
+    assert [len(g) for g in got] == [1, 1, 1, 0]
+    assert all(g[0]["rollout_id"] == rid and g[0]["action"] == "install" for g in got[:3])
+    counts = admin.get(f"/admin/rollouts/{rid}").json()["counts"]
+    assert counts == {"triggered": 1}

@@ -1,14 +1,20 @@
 import asyncio
+import itertools
 import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from helpers import Clock
 from rs1.http.app import App
 from rs1.http.messages import ApiRequest, json_response
-from rs1.http.rate_limit import RateLimit
+from rs1.http.rate_limit import WINDOW_S, RateLimit, WindowCounters
 from rs1.http.router import Router
 from rs1.http.web import decorate, preflight
+from rs1.storage.database import StorageError
+from rs1.storage.memory import MemoryKv
 
 
 def app() -> App:
@@ -70,3 +76,48 @@ def test_security_headers_and_cors(services) -> None:
     assert "if-match" in pre.headers["access-control-allow-headers"]
     evil = call(services, method="OPTIONS", origin="https://evil.example")
     assert "access-control-allow-origin" not in evil.headers
+
+
+class CountingKv(MemoryKv):
+    """MemoryKv that records when each key is written (Workers KV: at most 1/s per key)."""
+
+    def __init__(self, clock) -> None:
+        super().__init__(clock)
+        self.writes: dict[str, list[float]] = {}
+
+    async def put(self, key: str, value: str, ttl: int | None = None) -> None:
+        self.writes.setdefault(key, []).append(self.clock())
+        await super().put(key, value, ttl)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=0.9), min_size=1, max_size=120))
+def test_one_isolate_counts_exactly_and_writes_a_key_at_most_once_a_second(gaps) -> None:
+    clock = Clock(1_800_000_000.0)  # the start of a window
+    kv = CountingKv(clock)
+    counters = WindowCounters()
+    for n, gap in enumerate(gaps, start=1):
+        clock.now += gap
+        if int(clock.now // WINDOW_S) != int(1_800_000_000.0 // WINDOW_S):
+            break
+        assert asyncio.run(counters.hit(kv, "api-rate:ip:w", clock.now)) == n
+    times = kv.writes["api-rate:ip:w"]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
+
+
+def test_two_isolates_share_the_count_through_kv(services) -> None:
+    kv, now = services.kv["RS1_RATE_LIMITS"], 1_800_000_000.0
+    a, b = WindowCounters(), WindowCounters()
+    for i in range(3):
+        asyncio.run(a.hit(kv, "k:1", now + i * 1.5))
+    # b reads what a wrote, then adds its own request.
+    assert asyncio.run(b.hit(kv, "k:1", now + 5)) == 4
+
+
+def test_a_kv_outage_lets_requests_through(limited) -> None:
+    class Broken(MemoryKv):
+        async def get(self, key: str) -> str | None:
+            raise StorageError("KV unavailable")
+
+    limited.kv["RS1_RATE_LIMITS"] = Broken()
+    assert [call(limited).status for _ in range(3)] == [200] * 3

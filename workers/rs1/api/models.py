@@ -35,13 +35,16 @@ class Claimed(Strict):
     role: Literal["owner"]
 
 
-class DeviceSummary(Strict):
+class DeviceFields(Strict):
     device_id: str
     model: str | None
     firmware_version: str | None
     online: bool
     last_seen: str | None
     config_version: int
+
+
+class DeviceSummary(DeviceFields):
     role: Literal["owner", "viewer"]
 
 
@@ -57,13 +60,7 @@ class OtaEntry(Strict):
     progress: int | None
 
 
-class DeviceDetail(Strict):
-    device_id: str
-    model: str | None
-    firmware_version: str | None
-    online: bool
-    last_seen: str | None
-    config_version: int
+class DeviceDetail(DeviceFields):
     pending_config_version: int | None
     ota: list[OtaEntry]
     role: Literal["owner", "viewer", "admin"]

@@ -1,20 +1,70 @@
 """Per-client-IP request limits on /api/* (spec: 100 per minute), counted in KV
-RS1_RATE_LIMITS in one-minute windows. KV is eventually consistent, so the count is
-approximate across Cloudflare locations — a guard against abuse, not an exact quota."""
+RS1_RATE_LIMITS in one-minute windows.
 
-import json
+Workers KV takes at most one write per second to a key, so the counter is not written per
+request: each isolate counts in memory and syncs a key with KV at most once per SYNC_S
+(read the shared count, add what it counted since, write back). Within an isolate the count is
+exact; across isolates and locations it is approximate (KV is eventually consistent) — a guard
+against abuse, not an exact quota. A KV failure lets the request through (logged): the limiter
+must not take the API down with it.
+"""
+
+from dataclasses import dataclass
 
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest
+from rs1.logs import log_event
 from rs1.security_log import RATE_LIMIT_EXCEEDED, record_security_event
 from rs1.services import Services
+from rs1.storage.database import StorageError
+from rs1.storage.kv import KeyValue
 
 WINDOW_S = 60
+SYNC_S = 1.0
+
+
+@dataclass
+class _Window:
+    known: int = 0  # the shared count as last read from / written to KV
+    pending: int = 0  # this isolate's requests since then
+    synced_at: float | None = None
+
+
+class WindowCounters:
+    """This isolate's counts per KV key, synced with KV at most once per SYNC_S per key."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, _Window] = {}
+
+    async def hit(self, kv: KeyValue, key: str, now: float) -> int:
+        w = self._windows.setdefault(key, _Window())
+        w.pending += 1
+        if w.synced_at is None or now - w.synced_at >= SYNC_S:
+            await self._sync(kv, key, w, now)
+        return w.known + w.pending
+
+    async def _sync(self, kv: KeyValue, key: str, w: _Window, now: float) -> None:
+        w.synced_at = now  # also on failure: retry after SYNC_S, not on every request
+        try:
+            shared = int(await kv.get(key) or 0)
+            total = max(shared, w.known) + w.pending
+            await kv.put(key, str(total), ttl=WINDOW_S * 2)
+        except (StorageError, ValueError) as exc:
+            log_event("warning", "rate_limit_kv_failed", key=key, exception=repr(exc))
+            return
+        w.known, w.pending = total, 0
+
+    def forget_before(self, window: int) -> None:
+        """Drop the counts of windows that have ended (keys end in their window number)."""
+        stale = [k for k in self._windows if int(k.rsplit(":", 1)[1]) < window]
+        for key in stale:
+            del self._windows[key]
 
 
 class RateLimit:
     def __init__(self, prefix: str = "/api/") -> None:
         self.prefix = prefix
+        self.counters = WindowCounters()  # lives as long as the isolate's app
 
     async def __call__(self, request: ApiRequest, svc: Services) -> None:
         if not request.path.startswith(self.prefix) or request.method == "OPTIONS":
@@ -23,10 +73,8 @@ class RateLimit:
         now = svc.clock()
         window = int(now // WINDOW_S)
         ip = request.client_ip or "unknown"
-        key = f"api-rate:{ip}:{window}"
-        kv = svc.kv["RS1_RATE_LIMITS"]
-        count = int(json.loads(await kv.get(key) or "0")) + 1
-        await kv.put(key, str(count), ttl=WINDOW_S * 2)
+        self.counters.forget_before(window)
+        count = await self.counters.hit(svc.kv["RS1_RATE_LIMITS"], f"api-rate:{ip}:{window}", now)
         reset = (window + 1) * WINDOW_S
         request.response_headers.update(
             {
@@ -36,7 +84,7 @@ class RateLimit:
             }
         )
         if count > limit:
-            if count == limit + 1:  # log once per client and window
+            if count == limit + 1:  # log once per client and window (per isolate)
                 details = {"limit": limit, "window_s": WINDOW_S, "path": request.path}
                 await record_security_event(svc.db, RATE_LIMIT_EXCEEDED, details, ip)
             retry = str(max(1, int(reset - now)))

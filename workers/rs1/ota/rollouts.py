@@ -26,6 +26,10 @@ DEFAULT_MODEL = "RS-1"
 ACTIVE, PAUSED, COMPLETED, ABORTED = "active", "paused", "completed", "aborted"
 LIVE = (ACTIVE, PAUSED)
 TRIGGER_BATCH = 250  # new triggers per evaluation: a stage never stampedes the fleet
+MAX_TRIGGERS = 3  # sends of one trigger to a device that never acts on it (then it times out)
+# A connection's connect event and the device's `state` announcement arrive within this: one
+# trigger per connection, not two.
+RESEND_GRACE_MS = 2_000
 CANCELLABLE = ("pending", "triggered", "downloading", "verifying")
 
 
@@ -189,7 +193,8 @@ def _status_row(rollout: Rollout, device_id: str, status: str, from_version: str
         "updated_at = excluded.updated_at, triggered_at = excluded.triggered_at, "
         "progress_at = excluded.progress_at, "
         "trigger_count = ota_device_status.trigger_count + excluded.trigger_count "
-        "WHERE ota_device_status.status = 'pending'",
+        "WHERE ota_device_status.status = 'pending' OR (ota_device_status.status = 'triggered' "
+        "AND excluded.status = 'triggered')",
         (device_id, rollout.rollout_id, status, RANK[status], rollout.current_stage,
          from_version, error, iso_ms(now_ms), now_ms if triggered else None,
          now_ms if triggered else None, int(triggered)),
@@ -277,11 +282,16 @@ async def _min_version(db: Database, rollout: Rollout) -> str | None:
 
 
 async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
-    """A device came online: send any trigger it missed while offline."""
+    """A device came online: send any trigger it missed while offline — also one it was sent
+    but never acted on (a QoS 1 message to a clean session is lost when the link drops), at
+    most MAX_TRIGGERS times; devices drop a repeat of a job they already run."""
     rows = await svc.db.all(
         "SELECT r.* FROM ota_device_status s JOIN ota_rollouts r ON r.rollout_id = s.rollout_id "
-        "WHERE s.device_id = ? AND s.status = 'pending' AND r.status IN (?, ?)",
+        "WHERE s.device_id = ? AND (s.status = 'pending' OR (s.status = 'triggered' AND "
+        "s.trigger_count < ? AND s.triggered_at < ?)) AND r.status IN (?, ?)",
         device_id,
+        MAX_TRIGGERS,
+        now_ms - RESEND_GRACE_MS,
         ACTIVE,
         COMPLETED,
     )
