@@ -50,3 +50,20 @@ def test_a_bearer_token_wins_over_an_access_assertion(device_api, access_key, us
         "authorization": f"Bearer {user_token('bearer-user')}",
     }
     assert device_api.get("/api/auth/session", headers=headers).json()["sub"] == "bearer-user"
+
+
+def test_access_sessions_are_only_for_our_own_web_app(device_api, access_key) -> None:
+    token = access_idp.access_token(access_key, "ada@optic.works")
+    ours = device_api.get(
+        "/api/devices", headers={HEADER: token, "origin": "https://app.optic.works"}
+    )
+    assert ours.status_code == 200
+    theirs = device_api.post(
+        "/api/devices/claim",
+        json={"device_id": "0" * 32, "claim_code": "X"},
+        headers={HEADER: token, "origin": "https://evil.example"},
+    )
+    assert theirs.status_code == 403 and theirs.json()["error"] == "forbidden_origin"
+    # Logging out of Access is Access's business; the API says so instead of pretending.
+    logout = device_api.post("/api/auth/logout", headers={HEADER: token})
+    assert logout.status_code == 409 and "/cdn-cgi/access/logout" in logout.json()["message"]

@@ -32,7 +32,9 @@ def call(
     services, path: str = "/api/devices", method: str = "GET", ip: str = "198.51.100.7", **headers
 ):
     request = ApiRequest(method, path, headers=headers, client_ip=ip, request_id="r")
-    return asyncio.run(app().handle(request, services))
+    if not hasattr(services, "isolate"):  # one app per test, as an isolate keeps its app
+        services.isolate = app()
+    return asyncio.run(services.isolate.handle(request, services))
 
 
 @pytest.fixture
@@ -121,3 +123,29 @@ def test_a_kv_outage_lets_requests_through(limited) -> None:
 
     limited.kv["RS1_RATE_LIMITS"] = Broken()
     assert [call(limited).status for _ in range(3)] == [200] * 3
+
+
+class SlowKv(MemoryKv):
+    """MemoryKv whose calls yield to the event loop, as a network call does."""
+
+    async def get(self, key: str) -> str | None:
+        await asyncio.sleep(0.01)
+        return await super().get(key)
+
+    async def put(self, key: str, value: str, ttl: int | None = None) -> None:
+        await asyncio.sleep(0.01)
+        await super().put(key, value, ttl)
+
+
+def test_requests_counted_while_kv_is_in_flight_are_not_lost() -> None:
+    clock = Clock(1_800_000_000.0)
+    kv, counters = SlowKv(clock), WindowCounters()
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(counters.hit(kv, "k:1", clock.now) for _ in range(21)))
+
+    counts = asyncio.run(burst())
+    assert sorted(counts) == list(range(1, 22))
+    clock.now += 1.5  # the next sync writes everything counted so far
+    assert asyncio.run(counters.hit(kv, "k:1", clock.now)) == 22
+    assert asyncio.run(kv.get("k:1")) == "22"

@@ -4,6 +4,7 @@ with Cloudflare Access configured and no bearer token, Access's `Cf-Access-Jwt-A
 from rs1.api import access
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest
+from rs1.http.web import ALLOWED_ORIGINS
 from rs1.identity.sessions import is_live
 from rs1.identity.tokens import Claims, InvalidToken, verify_token
 from rs1.services import Services
@@ -28,6 +29,12 @@ async def authenticate(request: ApiRequest, svc: Services, token: str | None = N
     if token is None and assertion and not request.header("authorization"):
         if not access.access_enabled(svc):
             raise unauthorized("Cloudflare Access is not configured; use a bearer token.")
+        origin = request.header("origin")
+        if origin and origin not in ALLOWED_ORIGINS:
+            # Access authenticates by cookie: a request another site's page makes (a form
+            # post, a WebSocket) would carry it. Only our own web app may use it.
+            raise ApiError(403, "forbidden_origin", f"Requests from {origin[:80]} may not use "
+                           "the Cloudflare Access session.")  # fmt: skip
         try:
             return await access.access_claims(svc, assertion)
         except InvalidToken as exc:

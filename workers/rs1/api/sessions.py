@@ -1,7 +1,9 @@
 """The caller's own session: GET /api/auth/session (who am I) and POST /api/auth/logout."""
 
 from rs1.api.bearer import authenticate
+from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.identity.access import ACCESS_JTI_PREFIX
 from rs1.identity.sessions import close_session
 from rs1.identity.tokens import Claims
 from rs1.services import Services
@@ -16,7 +18,11 @@ async def current_session(request: ApiRequest, svc: Services) -> ApiResponse:
 
 
 async def logout(request: ApiRequest, svc: Services) -> ApiResponse:
-    """Ends the session of the presented token; the token is refused from now on."""
+    """Ends the session of the presented token: refused from now on where this Worker runs,
+    and everywhere within ~60 s (KV's propagation)."""
     claims = await authenticate(request, svc)
+    if claims.jti.startswith(ACCESS_JTI_PREFIX):
+        message = "This is a Cloudflare Access session: sign out at /cdn-cgi/access/logout."
+        raise ApiError(409, "access_session", message)
     await close_session(svc.kv["SESSIONS"], claims.jti)
     return ApiResponse(204)

@@ -1,7 +1,7 @@
 """rs1-device-api: the zone editor's device API (/api/*) and the ops admin API (/admin/*).
 
 Each route carries its OpenAPI description (`Operation`); schema/openapi.json is generated
-from this table and the pydantic models (`python -m rs1tools.openapi`).
+from this table and the pydantic models (`python -m rs1tools.schemas`).
 """
 
 from rs1.admin import alerts as admin_alerts
@@ -165,7 +165,14 @@ def _user_routes(r: Router) -> None:
         "GET",
         "/api/devices/{device_id}/targets",
         watch_targets,
-        op("Live radar targets (WebSocket upgrade)", status=101),
+        op(
+            "Live radar targets (WebSocket upgrade)",
+            status=101,
+            description="Send `Upgrade: websocket`. Browsers pass the token as a subprotocol: "
+            "offer `Sec-WebSocket-Protocol: rs1.targets.v1, bearer.<JWT>`; the server answers "
+            "`rs1.targets.v1`. Frames: JSON `hello`, then one `targets` per accepted "
+            "telemetry/targets message. A request without Upgrade is a 426.",
+        ),
     )
 
 

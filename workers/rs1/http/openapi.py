@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from rs1.http.router import Router
 
@@ -51,20 +52,28 @@ class Operation:
     params: tuple[Param, ...] = ()
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     also: dict[int, str] = field(default_factory=dict)  # other 2xx answers: status → why
+    description: str = ""
 
 
 class _Schemas:
-    """Collects each model's JSON Schema (and its nested $defs) under components/schemas."""
+    """Every (model, mode) the operations use, rendered together by pydantic so that nested
+    models are shared and same-named or mode-dependent schemas get distinct names."""
 
-    def __init__(self) -> None:
-        self.components: dict[str, Any] = {}
+    def __init__(self, router: Router) -> None:
+        pairs: set[tuple[type[BaseModel], JsonSchemaMode]] = {(Error, "serialization")}
+        for route in router.routes:
+            op = route.doc
+            if op is not None and op.response is not None:
+                pairs.add((op.response, "serialization"))
+            if op is not None and op.body is not None:
+                pairs.add((op.body, "validation"))
+        ordered = sorted(pairs, key=lambda p: (p[0].__name__, p[1]))
+        refs, defs = models_json_schema(ordered, ref_template=REF)
+        self.refs = refs
+        self.components = defs.get("$defs", {})
 
-    def ref(self, model: type[BaseModel], mode: Literal["validation", "serialization"]) -> dict:
-        schema = model.model_json_schema(ref_template=REF, mode=mode)
-        for name, sub in schema.pop("$defs", {}).items():
-            self.components.setdefault(name, sub)
-        self.components.setdefault(model.__name__, schema)
-        return {"$ref": REF.format(model=model.__name__)}
+    def ref(self, model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
+        return self.refs[(model, mode)]
 
 
 def _content(schema: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +107,7 @@ def _operation(method: str, template: str, op: Operation, schemas: _Schemas) -> 
     out: dict[str, Any] = {
         "operationId": f"{method.lower()}_{slug}",
         "summary": op.summary,
+        **({"description": op.description} if op.description else {}),
         "tags": [op.tag],
         "parameters": _parameters(template, op),
         "responses": {**_success(op, schemas), "default": error},
@@ -117,7 +127,7 @@ def _operation(method: str, template: str, op: Operation, schemas: _Schemas) -> 
 
 
 def document(router: Router, title: str, version: str, description: str) -> dict[str, Any]:
-    schemas = _Schemas()
+    schemas = _Schemas(router)
     paths: dict[str, dict[str, Any]] = {}
     for route in router.routes:
         if route.doc is not None:
@@ -127,7 +137,7 @@ def document(router: Router, title: str, version: str, description: str) -> dict
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
         "servers": [{"url": "https://api.optic.works"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"access": []}],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.components.items())),
@@ -138,7 +148,14 @@ def document(router: Router, title: str, version: str, description: str) -> dict
                     "bearerFormat": "JWT",
                     "description": "HS256 JWT (sub, role, exp, jti) whose session is live in "
                     "KV SESSIONS; admin calls need role admin.",
-                }
+                },
+                "access": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Cf-Access-Jwt-Assertion",
+                    "description": "Cloudflare Access (when configured): the RS256 JWT Access "
+                    "adds; a user named by e-mail. Used only without an Authorization header.",
+                },
             },
         },
     }

@@ -28,6 +28,7 @@ class _Window:
     known: int = 0  # the shared count as last read from / written to KV
     pending: int = 0  # this isolate's requests since then
     synced_at: float | None = None
+    logged: bool = False  # rate_limit_exceeded written for this key (once per window)
 
 
 class WindowCounters:
@@ -35,27 +36,42 @@ class WindowCounters:
 
     def __init__(self) -> None:
         self._windows: dict[str, _Window] = {}
+        self._window = -1  # the newest window seen; older ones are dropped when it moves
 
     async def hit(self, kv: KeyValue, key: str, now: float) -> int:
+        self._prune(int(now // WINDOW_S))
         w = self._windows.setdefault(key, _Window())
         w.pending += 1
+        count = w.known + w.pending
         if w.synced_at is None or now - w.synced_at >= SYNC_S:
-            await self._sync(kv, key, w, now)
-        return w.known + w.pending
+            count += await self._sync(kv, key, w, now)
+        return count
 
-    async def _sync(self, kv: KeyValue, key: str, w: _Window, now: float) -> None:
+    def first_over(self, key: str) -> bool:
+        """True once per key: the first request over the limit (to log it)."""
+        w = self._windows[key]
+        first, w.logged = not w.logged, True
+        return first
+
+    async def _sync(self, kv: KeyValue, key: str, w: _Window, now: float) -> int:
+        """Add this isolate's pending count to KV's; returns what other isolates added."""
         w.synced_at = now  # also on failure: retry after SYNC_S, not on every request
+        sent, known = w.pending, w.known  # requests counted during the KV calls stay pending
         try:
             shared = int(await kv.get(key) or 0)
-            total = max(shared, w.known) + w.pending
+            total = max(shared, known) + sent
             await kv.put(key, str(total), ttl=WINDOW_S * 2)
         except (StorageError, ValueError) as exc:
             log_event("warning", "rate_limit_kv_failed", key=key, exception=repr(exc))
-            return
-        w.known, w.pending = total, 0
+            return 0
+        w.known, w.pending = total, w.pending - sent
+        return total - known - sent
 
-    def forget_before(self, window: int) -> None:
-        """Drop the counts of windows that have ended (keys end in their window number)."""
+    def _prune(self, window: int) -> None:
+        """Drop the counts of ended windows (keys end in their window number)."""
+        if window == self._window:
+            return
+        self._window = window
         stale = [k for k in self._windows if int(k.rsplit(":", 1)[1]) < window]
         for key in stale:
             del self._windows[key]
@@ -73,8 +89,8 @@ class RateLimit:
         now = svc.clock()
         window = int(now // WINDOW_S)
         ip = request.client_ip or "unknown"
-        self.counters.forget_before(window)
-        count = await self.counters.hit(svc.kv["RS1_RATE_LIMITS"], f"api-rate:{ip}:{window}", now)
+        key = f"api-rate:{ip}:{window}"
+        count = await self.counters.hit(svc.kv["RS1_RATE_LIMITS"], key, now)
         reset = (window + 1) * WINDOW_S
         request.response_headers.update(
             {
@@ -84,7 +100,7 @@ class RateLimit:
             }
         )
         if count > limit:
-            if count == limit + 1:  # log once per client and window (per isolate)
+            if self.counters.first_over(key):  # log once per client and window (per isolate)
                 details = {"limit": limit, "window_s": WINDOW_S, "path": request.path}
                 await record_security_event(svc.db, RATE_LIMIT_EXCEEDED, details, ip)
             retry = str(max(1, int(reset - now)))

@@ -56,9 +56,9 @@ class Room:
         self.marker: bool | None = None  # what this object last wrote; None: unknown
 
     async def joined(self, device_id: str) -> str:
-        """A watcher's socket was accepted: mark the device watched; the hello to send."""
-        if self.marker is not True:
-            await self._set_marker(device_id)
+        """A watcher's socket was accepted: mark the device watched (always written: joins are
+        rare, and the flag may lag a KV write still in flight); the hello to send."""
+        await self._set_marker(device_id)
         return hello(device_id, len(self.sockets()))
 
     async def left(self, device_id: str, others: Sequence[Socket]) -> None:

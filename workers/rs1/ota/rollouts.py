@@ -193,8 +193,7 @@ def _status_row(rollout: Rollout, device_id: str, status: str, from_version: str
         "updated_at = excluded.updated_at, triggered_at = excluded.triggered_at, "
         "progress_at = excluded.progress_at, "
         "trigger_count = ota_device_status.trigger_count + excluded.trigger_count "
-        "WHERE ota_device_status.status = 'pending' OR (ota_device_status.status = 'triggered' "
-        "AND excluded.status = 'triggered')",
+        "WHERE ota_device_status.status = 'pending'",
         (device_id, rollout.rollout_id, status, RANK[status], rollout.current_stage,
          from_version, error, iso_ms(now_ms), now_ms if triggered else None,
          now_ms if triggered else None, int(triggered)),
@@ -281,14 +280,24 @@ async def _min_version(db: Database, rollout: Rollout) -> str | None:
     return None if row is None else row["min_version"]
 
 
+# A trigger may be (re)sent to a device row in this state; {s} is the table prefix or "".
+_SENDABLE = (
+    "({s}status = 'pending' OR ({s}status = 'triggered' AND {s}trigger_count < ? "
+    "AND {s}triggered_at < ?))"
+)
+
+
 async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     """A device came online: send any trigger it missed while offline — also one it was sent
     but never acted on (a QoS 1 message to a clean session is lost when the link drops), at
-    most MAX_TRIGGERS times; devices drop a repeat of a job they already run."""
+    most MAX_TRIGGERS times; devices drop a repeat of a job they already run. Each send is
+    claimed in D1 first, so the connect event and the `state` announcement of one connection
+    (which may run at once) send it once."""
     rows = await svc.db.all(
-        "SELECT r.* FROM ota_device_status s JOIN ota_rollouts r ON r.rollout_id = s.rollout_id "
-        "WHERE s.device_id = ? AND (s.status = 'pending' OR (s.status = 'triggered' AND "
-        "s.trigger_count < ? AND s.triggered_at < ?)) AND r.status IN (?, ?)",
+        "SELECT r.*, s.status AS device_status, s.triggered_at AS device_triggered_at, "
+        "s.progress_at AS device_progress_at FROM ota_device_status s JOIN ota_rollouts r "
+        f"ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND {_SENDABLE.format(s='s.')} "
+        "AND r.status IN (?, ?)",
         device_id,
         MAX_TRIGGERS,
         now_ms - RESEND_GRACE_MS,
@@ -298,10 +307,35 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     sent = 0
     for row in rows:
         rollout = Rollout.from_row(row)
+        if not await _claim_send(svc.db, rollout.rollout_id, device_id, now_ms):
+            continue  # another webhook of this connection sends it
         if all(await _publish(svc, [trigger_message(svc, rollout, device_id, now_ms / 1000)])):
-            await svc.db.batch([_status_row(rollout, device_id, "triggered", None, now_ms)])
             sent += 1
+        else:  # nobody subscribed yet: give the claim back for the device's next announcement
+            await _release_send(svc.db, row, device_id, now_ms)
     return sent
+
+
+async def _claim_send(db: Database, rollout_id: str, device_id: str, now_ms: int) -> bool:
+    result = await db.run(
+        "UPDATE ota_device_status SET status = 'triggered', status_rank = ?, triggered_at = ?, "
+        "progress_at = ?, updated_at = ?, trigger_count = trigger_count + 1 "
+        f"WHERE device_id = ? AND rollout_id = ? AND {_SENDABLE.format(s='')}",
+        RANK["triggered"], now_ms, now_ms, iso_ms(now_ms), device_id, rollout_id,
+        MAX_TRIGGERS, now_ms - RESEND_GRACE_MS,
+    )  # fmt: skip
+    return result.changes == 1
+
+
+async def _release_send(db: Database, row: dict[str, Any], device_id: str, now_ms: int) -> None:
+    status = row["device_status"]
+    await db.run(
+        "UPDATE ota_device_status SET status = ?, status_rank = ?, triggered_at = ?, "
+        "progress_at = ?, trigger_count = trigger_count - 1 WHERE device_id = ? "
+        "AND rollout_id = ? AND status = 'triggered' AND triggered_at = ?",
+        status, RANK[status], row["device_triggered_at"], row["device_progress_at"],
+        device_id, row["rollout_id"], now_ms,
+    )  # fmt: skip
 
 
 # --- lifecycle -----------------------------------------------------------------------------
