@@ -3,6 +3,7 @@ device-side verification, reboots, post-reboot validation, statistical auto-abor
 
 import asyncio
 import base64
+import re
 import time
 
 import httpx
@@ -12,6 +13,7 @@ from rs1fw.ota_settings import OtaSettings
 from rs1fw.signing import sign_image
 
 from helpers import FIRMWARE_KEYS, random_mac
+from rs1.ota.safety import wilson
 from rs1tools.fleet import Fleet, FleetConfig
 from rs1tools.fleet_ota import FirmwareOta
 from rs1tools.rs1ctl import write_secrets
@@ -115,7 +117,10 @@ async def scenario(config: FleetConfig, ota: FirmwareOta, admin: httpx.Client, c
         bad = (await asyncio.to_thread(admin.post, "/admin/rollouts", json=body)).json()
         shown = await poll(admin, bad["rollout_id"], lambda r: r["status"] == "aborted", 120)
         assert shown["status"] == "aborted" and shown["current_stage"] == 0, shown
-        assert shown["failure_rate_ci95"][0] > 0.02
+        # Judged on the counts at the moment of the abort (installs already under way finish
+        # afterwards and may dilute the rate shown now): the 95% lower bound was above 2%.
+        failed, finished = map(int, re.search(r"(\d+)/(\d+)", shown["status_reason"]).groups())
+        assert failed >= 2 and wilson(failed, finished).low > 0.02, shown["status_reason"]
         rolled_back = [d for d in fleet.devices if d.firmware_version == "1.1.0"]
         assert rolled_back  # self-test failures rolled back; cancelled devices never moved
 
