@@ -73,6 +73,8 @@ def system(tmp_path_factory: pytest.TempPathFactory, jwks_server) -> Iterator[Sy
             "ACCESS_JWKS_URL": jwks_server.url,
             "ACCESS_AUD": access_idp.AUDIENCE,
             "ACCESS_ISSUER": access_idp.ISSUER,
+            # Live watchers' access re-checked every second (production: 60 s).
+            "LIVE_RECHECK_S": "1",
         },
     )
     local.start()

@@ -174,3 +174,56 @@ async def scenario(system, config, device_id, tokens, owner_sub, viewer_sub, str
         again = await http.ws_connect(url, protocols=(PROTOCOL, f"bearer.{tokens[owner_sub]}"))
         assert (await next_json(again))["watchers"] == 1
         await again.close()
+
+
+async def closed_with(ws: aiohttp.ClientWebSocketResponse, within_s: float) -> int | None:
+    """Read frames until the server closes the socket; its close code."""
+    deadline = time.monotonic() + within_s
+    while (left := deadline - time.monotonic()) > 0:
+        message = await ws.receive(timeout=left)
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            return ws.close_code
+    return None
+
+
+def test_unshared_and_logged_out_watchers_are_closed(system, enroll, user_token) -> None:
+    owner_sub, viewer_sub = (f"{r}-{uuid.uuid4().hex[:6]}" for r in "ov")
+    tokens = {sub: user_token(sub) for sub in (owner_sub, viewer_sub)}
+    mac = random_mac()
+    device = identity_from_row({**enroll(mac), "mac_address": mac})
+    api = httpx.Client(base_url=system.urls["device_api"], timeout=30)
+    owner_auth = bearer(tokens[owner_sub])
+    claim = {"device_id": device.device_id, "claim_code": claim_code(device.device_secret)}
+    assert api.post("/api/devices/claim", json=claim, headers=owner_auth).status_code == 201
+    share = {"user_id": viewer_sub}
+    shared = api.post(f"/api/devices/{device.device_id}/share", json=share, headers=owner_auth)
+    assert shared.status_code == 200
+    config = FleetConfig(devices=1, duration_s=None, mqtt_port=system.mqtt_port,
+                         api=system.urls["device_api"], identities=(device,),
+                         telemetry_interval_s=0.5, ramp_s=0.2, seed=9)  # fmt: skip
+
+    async def scenario() -> None:
+        url = targets_url(system, device.device_id)
+        async with aiohttp.ClientSession() as http:
+            owner = await http.ws_connect(url, protocols=(PROTOCOL, f"bearer.{tokens[owner_sub]}"))
+            viewer = await http.ws_connect(url, headers=bearer(tokens[viewer_sub]))
+            async with Fleet(config):
+                await collect_targets(owner, 2, within_s=60)
+                await collect_targets(viewer, 2, within_s=30)
+                # Unshared: the viewer's socket is closed (4403); the owner keeps watching.
+                gone = await asyncio.to_thread(
+                    api.delete, f"/api/devices/{device.device_id}/share/{viewer_sub}",
+                    headers=owner_auth,
+                )  # fmt: skip
+                assert gone.status_code == 204
+                assert await closed_with(viewer, within_s=15) == 4403
+                await collect_targets(owner, 2, within_s=15)
+                # Logged out: the owner's own socket ends too (4401).
+                out = await asyncio.to_thread(api.post, "/api/auth/logout", headers=owner_auth)
+                assert out.status_code == 204
+                assert await closed_with(owner, within_s=15) == 4401
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        api.close()

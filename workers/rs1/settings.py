@@ -37,6 +37,7 @@ class Settings:
     access_jwks_url: str = ""
     access_aud: str = ""
     access_issuer: str = ""
+    live_recheck_s: float = 60.0  # how often a live-targets watcher's access is re-checked
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -58,4 +59,5 @@ class Settings:
             access_jwks_url=_read(env, "ACCESS_JWKS_URL"),
             access_aud=_read(env, "ACCESS_AUD"),
             access_issuer=_read(env, "ACCESS_ISSUER").rstrip("/"),
+            live_recheck_s=float(_read(env, "LIVE_RECHECK_S", "60")),
         )

@@ -8,6 +8,7 @@ import pytest
 
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse
+from rs1.identity.tokens import Claims
 from rs1.live import api as live_api
 from rs1.live.fanout import MAX_LOOKUPS, WatchMemo, fan_out, schedule_fan_out, watched_devices
 from rs1.live.protocol import PROTOCOL
@@ -40,7 +41,8 @@ class FakeLive:
             raise RuntimeError("object unreachable")
         self.published.setdefault(device_id, []).extend(f["message_id"] for f in frames)
 
-    async def connect(self, device_id, protocol) -> ApiResponse:
+    async def connect(self, device_id, protocol, watcher) -> ApiResponse:
+        assert watcher.device_id == device_id  # the object learns who watches
         self.connected.append((device_id, protocol))
         return ApiResponse(101)
 
@@ -139,7 +141,7 @@ def seen(monkeypatch) -> list[ApiRequest]:
             raise ApiError(401, "unauthorized", "A bearer token is required.")
         if device_id == DEV_C:
             raise ApiError(404, "not_found", "No device.")
-        return object(), "owner"
+        return Claims("owner-1", "user", 2_000_000_000, "ab" * 16), "owner"
 
     monkeypatch.setattr(live_api, "require_device", require_device)
     return calls

@@ -3,7 +3,8 @@
 Owners and viewers (and admins) may watch; anyone else gets the same 404 as for any other
 device route, a missing or bad token a 401. The token comes from `Authorization: Bearer` or,
 for browsers, from a `bearer.<JWT>` subprotocol next to `rs1.targets.v1` (see protocol.py).
-Access is checked when the socket opens; an open socket keeps streaming until it closes.
+Access is checked when the socket opens and re-checked while frames flow (rs1.live.watchers):
+a logged-out, revoked, expired or unshared watcher is closed within LIVE_RECHECK_S.
 A request without `Upgrade: websocket` is a 426 (after the access check, so it reveals no
 more than any other route).
 """
@@ -14,6 +15,7 @@ from rs1.api.auth import require_device
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse
 from rs1.live.protocol import PROTOCOL, is_websocket_upgrade, parse_offer
+from rs1.live.watchers import Watcher
 from rs1.services import Services
 
 
@@ -27,7 +29,7 @@ def with_offered_token(request: ApiRequest, token: str | None) -> ApiRequest:
 
 async def watch_targets(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
     offer = parse_offer(request.header("sec-websocket-protocol"))
-    await require_device(with_offered_token(request, offer.token), svc, device_id)
+    claims, _ = await require_device(with_offered_token(request, offer.token), svc, device_id)
     if not is_websocket_upgrade(request.method, request.headers):
         raise ApiError(
             426,
@@ -37,4 +39,5 @@ async def watch_targets(request: ApiRequest, svc: Services, device_id: str) -> A
         )
     if svc.live is None:
         raise ApiError(503, "live_unavailable", "Live targets are not configured here.")
-    return await svc.live.connect(device_id, offer.answer)
+    watcher = Watcher(device_id, claims.sub, claims.role, claims.jti, claims.exp, svc.clock())
+    return await svc.live.connect(device_id, offer.answer, watcher)

@@ -25,6 +25,7 @@ CONNECT_URL = "https://live.rs1.internal/connect"
 PUBLISH_URL = "https://live.rs1.internal/publish"
 DEVICE_HEADER = "x-rs1-device-id"
 PROTOCOL_HEADER = "x-rs1-subprotocol"
+WATCHER_HEADER = "x-rs1-watcher"  # the authenticated watcher (rs1.live.watchers.Watcher)
 
 
 def invalid_subprotocol(message: str) -> ApiError:

@@ -19,11 +19,13 @@ from rs1.live.protocol import (
     DEVICE_HEADER,
     PROTOCOL_HEADER,
     PUBLISH_URL,
+    WATCHER_HEADER,
     is_websocket_upgrade,
 )
 from rs1.live.room import Room
+from rs1.live.watchers import Watcher, sweep
 from rs1.logs import log_event
-from rs1.storage.kv import KvStore
+from rs1.services import services_from_env
 
 _OPEN = 1  # WebSocket.OPEN
 
@@ -43,8 +45,12 @@ class DurableLiveTargets:
     def _stub(self, device_id: str) -> Any:
         return self._namespace.get(self._namespace.idFromName(device_id))
 
-    async def connect(self, device_id: str, protocol: str | None) -> ApiResponse:
-        headers = {"upgrade": "websocket", DEVICE_HEADER: device_id}
+    async def connect(self, device_id: str, protocol: str | None, watcher: Watcher) -> ApiResponse:
+        headers = {
+            "upgrade": "websocket",
+            DEVICE_HEADER: device_id,
+            WATCHER_HEADER: watcher.encode(),
+        }
         if protocol:
             headers[PROTOCOL_HEADER] = protocol
         response = await self._stub(device_id).fetch(CONNECT_URL, headers=headers)
@@ -65,15 +71,37 @@ class DurableLiveTargets:
             raise RuntimeError(f"live publish answered {response.status}")
 
 
+class _Socket:
+    """rs1.live.watchers.WatchedSocket over a hibernatable WebSocket: the watcher is the
+    socket's attachment (it survives the object's eviction)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    def watcher(self) -> Watcher | None:
+        return Watcher.decode(self.ws.deserializeAttachment())
+
+    def remember(self, watcher: Watcher) -> None:
+        self.ws.serializeAttachment(watcher.encode())
+
+    def close(self, code: int, reason: str) -> None:
+        try:
+            self.ws.close(code, reason)
+        except Exception as exc:  # noqa: BLE001 — closing under us
+            log_event("debug", "live_close_ignored", error=repr(exc))
+
+
 class TargetsObject:
     """The DeviceTargets Durable Object's work: accept watchers with the hibernation API
-    (the object may be evicted while sockets stay open; each socket carries its device id as
-    its attachment) and broadcast published frames. The logic is rs1.live.room.Room."""
+    (the object may be evicted while sockets stay open; each socket carries its watcher as its
+    attachment), re-check them while frames flow, and broadcast published frames. The logic
+    is rs1.live.room.Room and rs1.live.watchers."""
 
     def __init__(self, ctx: Any, env: Any) -> None:
         self.ctx = ctx
-        cache = getattr(env, "RS1_CACHE", None)
-        self.room = Room(KvStore(cache) if cache is not None else None, self._open_sockets)
+        self.svc = services_from_env(env, None, lambda awaitable: ctx.waitUntil(awaitable))
+        cache = self.svc.kv.get("RS1_CACHE")
+        self.room = Room(cache, self._open_sockets)
 
     def _open_sockets(self, excluding: Any = None) -> list[Any]:
         return [
@@ -91,18 +119,23 @@ class TargetsObject:
             headers = {k.lower(): v for k, v in request.headers.items()}
             if not is_websocket_upgrade(str(request.method).upper(), headers):
                 return Response.from_json({"error": "upgrade_required"}, status=426)
-            return await self._connect(device_id, headers.get(PROTOCOL_HEADER))
+            watcher = Watcher.decode(headers.get(WATCHER_HEADER))
+            if watcher is None or watcher.device_id != device_id:
+                return Response.from_json({"error": "bad_request"}, status=400)
+            return await self._connect(watcher, headers.get(PROTOCOL_HEADER))
         if path == urlsplit(PUBLISH_URL).path and str(request.method).upper() == "POST":
             frames = valid_frames(json.loads(await request.text()), device_id)
+            sockets = [_Socket(ws) for ws in self._open_sockets()]
+            await sweep(self.svc, sockets, self.svc.clock(), self.svc.settings.live_recheck_s)
             sent = await self.room.publish(device_id, frames)
             return Response.from_json({"sent": sent})
         return Response.from_json({"error": "not_found"}, status=404)
 
-    async def _connect(self, device_id: str, protocol: str | None) -> Response:
+    async def _connect(self, watcher: Watcher, protocol: str | None) -> Response:
         client, server = WebSocketPair.new().object_values()
         self.ctx.acceptWebSocket(server)
-        server.serializeAttachment(device_id)
-        server.send(await self.room.joined(device_id))
+        _Socket(server).remember(watcher)
+        server.send(await self.room.joined(watcher.device_id))
         headers = {"sec-websocket-protocol": protocol} if protocol else None
         return Response(None, status=101, headers=headers, web_socket=client)
 
@@ -112,10 +145,7 @@ class TargetsObject:
             ws.send(json.dumps({"type": "pong"}))
 
     async def closed(self, ws: Any, code: int, reason: str) -> None:
-        device_id = ws.deserializeAttachment()
-        try:
-            ws.close(_close_code(code), str(reason or "")[:120])
-        except Exception as exc:  # noqa: BLE001 — already closed
-            log_event("debug", "live_close_ignored", error=repr(exc))
-        if isinstance(device_id, str) and device_id:
-            await self.room.left(device_id, self._open_sockets(excluding=ws))
+        watcher = _Socket(ws).watcher()
+        _Socket(ws).close(_close_code(code), str(reason or "")[:120])
+        if watcher is not None:
+            await self.room.left(watcher.device_id, self._open_sockets(excluding=ws))
