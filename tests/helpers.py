@@ -1,5 +1,6 @@
 """Helpers shared by unit tests (importable as `helpers`; pytest puts tests/ on sys.path)."""
 
+import asyncio
 import base64
 import os
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from rs1fw.signing import generate_keypair
 
+from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.storage.sqlite import SqliteDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,13 @@ def fresh_db() -> SqliteDatabase:
     database = SqliteDatabase()
     database.apply_migrations(MIGRATIONS)
     return database
+
+
+def enroll_one(db: SqliteDatabase, mac: str) -> str:
+    """Enrol one device straight into a unit test's database; its id."""
+
+    result = asyncio.run(enroll(db, "test-master-key", [EnrollItem(mac)], False))
+    return result.enrolled[0]["device_id"]
 
 
 def random_mac() -> str:

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import NOW
-from rs1.devices.enrollment import EnrollItem, enroll
+from helpers import NOW, enroll_one
 from rs1.identity.sessions import close_session, start_session
 from rs1.live.watchers import ACCESS_REVOKED, SESSION_ENDED, Watcher, sweep
 
@@ -32,8 +31,7 @@ class Socket:
 
 @pytest.fixture
 def device(services) -> str:
-    result = asyncio.run(enroll(services.db, "k", [EnrollItem("AA:BB:CC:00:00:09")], False))
-    device_id = result.enrolled[0]["device_id"]
+    device_id = enroll_one(services.db, "AA:BB:CC:00:00:09")
     asyncio.run(
         services.db.run(
             "INSERT INTO device_ownership (device_id, user_id, role) VALUES (?, 'ann', 'owner')",

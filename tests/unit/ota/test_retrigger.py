@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from helpers import NOW
-from rs1.devices.enrollment import EnrollItem, enroll
+from helpers import NOW, enroll_one
 from rs1.ota.rollouts import MAX_TRIGGERS, RESEND_GRACE_MS, trigger_if_pending
 from rs1.services import HttpResult
 
@@ -30,8 +29,7 @@ class FakeEmqx:
 
 @pytest.fixture
 def device(services) -> str:
-    result = asyncio.run(enroll(services.db, "k", [EnrollItem("AA:BB:CC:00:00:01")], False))
-    device_id = result.enrolled[0]["device_id"]
+    device_id = enroll_one(services.db, "AA:BB:CC:00:00:01")
     asyncio.run(
         services.db.run(
             "INSERT INTO ota_rollouts (rollout_id, firmware_version, firmware_url, "
