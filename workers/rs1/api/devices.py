@@ -1,12 +1,10 @@
 """The caller's devices: list, detail, sharing (owners share as viewer, and unshare)."""
 
-import base64
-import json
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.api.auth import require_device, require_user
 from rs1.devices import cache, store
+from rs1.http.cursors import decode_cursor, encode_cursor
 from rs1.http.errors import ApiError, bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.http.validation import parse_body
@@ -16,13 +14,13 @@ from rs1.zones import sync
 PAGE = 50
 
 
-def _cursor(raw: str | None) -> str:
+def _after(raw: str | None) -> str:
     if not raw:
         return ""
-    try:
-        return json.loads(base64.urlsafe_b64decode(raw.encode()))["after"]
-    except (ValueError, KeyError, TypeError):
-        raise bad_request("'cursor' is not a cursor this API returned.") from None
+    position = decode_cursor(raw)
+    if not isinstance(position, dict) or not isinstance(position.get("after"), str):
+        raise bad_request("'cursor' is not a cursor this API returned.")
+    return position["after"]
 
 
 async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
@@ -36,16 +34,14 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
         "o.device_id WHERE o.user_id = ? AND d.device_id > ? AND (? IS NULL OR d.online = ?) "
         "ORDER BY d.device_id LIMIT ?",
         claims.sub,
-        _cursor(request.query.get("cursor")),
+        _after(request.query.get("cursor")),
         online,
         int(online == "true"),
         PAGE,
     )
     items = [{**r, "online": bool(r["online"])} for r in rows]
     after = items[-1]["device_id"] if len(items) == PAGE else None
-    cursor = (
-        base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode() if after else None
-    )
+    cursor = encode_cursor({"after": after}) if after else None
     return json_response({"devices": items, "next_cursor": cursor})
 
 

@@ -4,11 +4,11 @@ Owners (and viewers, and admins) read a device's telemetry: raw rows from the ho
 (7 days) or hourly rollups. Times are unix ms; pages follow `next_cursor`.
 """
 
-import base64
 import json
 from typing import Any
 
 from rs1.api.auth import require_device
+from rs1.http.cursors import decode_cursor, encode_cursor
 from rs1.http.errors import bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
@@ -30,16 +30,13 @@ def _int_param(query: dict[str, str], name: str, default: int, low: int, high: i
     return value
 
 
-def _cursor(raw: str) -> tuple[int, str]:
+def _after(raw: str) -> tuple[int, str]:
+    position = decode_cursor(raw)
     try:
-        at, key = json.loads(base64.urlsafe_b64decode(raw.encode()))
+        at, key = position
         return int(at), str(key)
     except (ValueError, TypeError):
         raise bad_request("'cursor' is not a cursor this API returned.") from None
-
-
-def _encode_cursor(at: int, key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([at, key]).encode()).decode()
 
 
 async def _raw(svc: Services, device_id: str, start: int, end: int, limit: int, after) -> list:
@@ -89,16 +86,16 @@ async def device_telemetry(request: ApiRequest, svc: Services, device_id: str) -
     resolution = q.get("resolution", "raw")
     if resolution not in ("raw", "hour"):
         raise bad_request("'resolution' must be 'raw' or 'hour'.")
-    after = _cursor(q["cursor"]) if q.get("cursor") else (-1, "")
+    after = _after(q["cursor"]) if q.get("cursor") else (-1, "")
     fetch = _raw if resolution == "raw" else _hourly
     items: list[dict[str, Any]] = await fetch(svc, device_id, start, end, limit, after)
     next_cursor = None
     if len(items) == limit:
         last = items[-1]
         next_cursor = (
-            _encode_cursor(last["received_at"], last["message_id"])
+            encode_cursor(last["received_at"], last["message_id"])
             if resolution == "raw"
-            else _encode_cursor(last["hour_start"] // HOUR_MS, "")
+            else encode_cursor(last["hour_start"] // HOUR_MS, "")
         )
     body = {"device_id": device_id, "resolution": resolution, "items": items}
     return json_response({**body, "next_cursor": next_cursor})
