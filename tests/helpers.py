@@ -2,7 +2,9 @@
 
 import asyncio
 import base64
+import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from rs1fw.signing import generate_keypair
 
 from rs1.devices.enrollment import EnrollItem, enroll
+from rs1.mqtt.topics import device_topic
 from rs1.storage.sqlite import SqliteDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +63,27 @@ class FirmwareKeys:
 
 
 FIRMWARE_KEYS = FirmwareKeys.generate()
+
+
+def envelope(device_id: str, message_id: str, kind: str = "health", **payload_extra) -> dict:
+    """One EMQX rule-engine delivery of a device's telemetry message, as EMQX posts it."""
+    now = int(time.time() * 1000)
+    payload = {
+        "message_id": message_id,
+        "ts": now,
+        "uptime_s": 10,
+        "free_heap": 100_000,
+        "rssi": -55,
+        "radar_ok": True,
+        **payload_extra,
+    }
+    return {
+        "id": f"emqx-{message_id}",
+        "clientid": device_id,
+        "username": device_id,
+        "topic": device_topic(device_id, "telemetry", kind),
+        "payload": json.dumps(payload),
+        "qos": 1,
+        "timestamp": now,
+        "publish_received_at": now,
+    }

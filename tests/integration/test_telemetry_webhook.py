@@ -1,36 +1,13 @@
 """/webhook/telemetry over HTTP: exactly once, batches, bad input, mismatched publishers."""
 
 import json
-import time
 
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import envelope
 from rs1.mqtt.topics import device_topic
-
-
-def envelope(device_id: str, message_id: str, kind: str = "health", **payload_extra) -> dict:
-    now = int(time.time() * 1000)
-    payload = {
-        "message_id": message_id,
-        "ts": now,
-        "uptime_s": 10,
-        "free_heap": 100_000,
-        "rssi": -55,
-        "radar_ok": True,
-        **payload_extra,
-    }
-    return {
-        "id": f"emqx-{message_id}",
-        "clientid": device_id,
-        "username": device_id,
-        "topic": device_topic(device_id, "telemetry", kind),
-        "payload": json.dumps(payload),
-        "qos": 1,
-        "timestamp": now,
-        "publish_received_at": now,
-    }
 
 
 def stored(admin: httpx.Client, device_id: str) -> int:

@@ -149,3 +149,24 @@ def test_requests_counted_while_kv_is_in_flight_are_not_lost() -> None:
     clock.now += 1.5  # the next sync writes everything counted so far
     assert asyncio.run(counters.hit(kv, "k:1", clock.now)) == 22
     assert asyncio.run(kv.get("k:1")) == "22"
+
+
+@given(now=st.floats(min_value=1e9, max_value=2e9, allow_nan=False))
+def test_waiting_retry_after_lands_in_the_next_window(now: float) -> None:
+    from rs1.http.rate_limit import retry_after
+
+    window = int(now // WINDOW_S)
+    reset = (window + 1) * WINDOW_S
+    wait = retry_after(now, reset)
+    assert int((now + wait) // WINDOW_S) > window  # the client is let in again
+    assert now + wait >= reset and wait <= WINDOW_S
+    assert wait - (reset - now) < 1  # and it is not told to wait a second more than needed
+
+
+def test_retry_after_agrees_with_ratelimit_reset(limited) -> None:
+    limited.clock = Clock(1_795_000_000.5)  # half a second into a window
+    for _ in range(6):
+        response = call(limited)
+    assert response.status == 429
+    reset = int(response.headers["x-ratelimit-reset"])
+    assert limited.clock() + int(response.headers["retry-after"]) >= reset

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rs1.admin.auth import require_admin
 from rs1.devices import store
 from rs1.emqx import Message, emqx_api
+from rs1.http.cursors import int_param, split_page
 from rs1.http.errors import bad_request, not_found
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import parse_body
@@ -17,6 +18,7 @@ from rs1.mqtt.topics import device_topic
 from rs1.services import Services
 
 PAGE = 100
+MAX_PAGE = 1_000
 
 
 async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
@@ -26,6 +28,7 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
     if q.get("online") not in (None, "true", "false"):
         raise bad_request("'online' must be true or false.")
     online = None if q.get("online") is None else int(q["online"] == "true")
+    limit = int_param(q, "limit", PAGE, 1, MAX_PAGE)
     rows = await svc.db.all(
         "SELECT d.device_id, d.mac_address, d.model, d.firmware_version, d.online, d.last_seen, "
         "d.status, d.config_version FROM devices d WHERE d.device_id > ? "
@@ -33,10 +36,11 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
         "AND (? IS NULL OR EXISTS (SELECT 1 FROM device_ownership o WHERE "
         "o.device_id = d.device_id AND o.user_id = ?)) ORDER BY d.device_id LIMIT ?",
         q.get("after", ""), q.get("version"), q.get("version"), online, online,
-        q.get("owner"), q.get("owner"), PAGE,
+        q.get("owner"), q.get("owner"), limit + 1,
     )  # fmt: skip
-    items = [{**r, "online": bool(r["online"])} for r in rows]
-    after = items[-1]["device_id"] if len(items) == PAGE else None
+    page, more = split_page(rows, limit)
+    items = [{**r, "online": bool(r["online"])} for r in page]
+    after = items[-1]["device_id"] if more else None
     return json_response({"devices": items, "next_after": after})
 
 

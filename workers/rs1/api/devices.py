@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.api.auth import require_device, require_user
 from rs1.devices import cache, store
-from rs1.http.cursors import decode_cursor, encode_cursor
+from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
 from rs1.http.errors import ApiError, bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.http.validation import parse_body
@@ -12,6 +12,7 @@ from rs1.services import Services
 from rs1.zones import sync
 
 PAGE = 50
+MAX_PAGE = 500
 
 
 def _after(raw: str | None) -> str:
@@ -28,6 +29,7 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
     online = request.query.get("online")
     if online not in (None, "true", "false"):
         raise bad_request("'online' must be true or false.")
+    limit = int_param(request.query, "limit", PAGE, 1, MAX_PAGE)
     rows = await svc.db.all(
         "SELECT d.device_id, d.model, d.firmware_version, d.online, d.last_seen, "
         "d.config_version, o.role FROM device_ownership o JOIN devices d ON d.device_id = "
@@ -37,11 +39,11 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
         _after(request.query.get("cursor")),
         online,
         int(online == "true"),
-        PAGE,
+        limit + 1,
     )
-    items = [{**r, "online": bool(r["online"])} for r in rows]
-    after = items[-1]["device_id"] if len(items) == PAGE else None
-    cursor = encode_cursor({"after": after}) if after else None
+    page, more = split_page(rows, limit)
+    items = [{**r, "online": bool(r["online"])} for r in page]
+    cursor = encode_cursor({"after": items[-1]["device_id"]}) if more else None
     return json_response({"devices": items, "next_cursor": cursor})
 
 

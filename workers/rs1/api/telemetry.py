@@ -8,26 +8,13 @@ import json
 from typing import Any
 
 from rs1.api.auth import require_device
-from rs1.http.cursors import decode_cursor, encode_cursor
+from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
 from rs1.http.errors import bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 from rs1.telemetry.ingest import HOUR_MS
 
 MAX_LIMIT = 1_000
-
-
-def _int_param(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"'{name}' must be an integer.") from None
-    if not low <= value <= high:
-        raise bad_request(f"'{name}' must be between {low} and {high}.")
-    return value
 
 
 def _after(raw: str) -> tuple[int, str]:
@@ -80,22 +67,25 @@ async def device_telemetry(request: ApiRequest, svc: Services, device_id: str) -
     await require_device(request, svc, device_id)
     q = request.query
     now = int(svc.clock() * 1000)
-    end = _int_param(q, "to", now + 1, 0, 10**13)
-    start = _int_param(q, "from", end - 24 * HOUR_MS, 0, 10**13)
-    limit = _int_param(q, "limit", 100, 1, MAX_LIMIT)
+    end = int_param(q, "to", now + 1, 0, 10**13)
+    start = int_param(q, "from", end - 24 * HOUR_MS, 0, 10**13)
+    limit = int_param(q, "limit", 100, 1, MAX_LIMIT)
     resolution = q.get("resolution", "raw")
     if resolution not in ("raw", "hour"):
         raise bad_request("'resolution' must be 'raw' or 'hour'.")
     after = _after(q["cursor"]) if q.get("cursor") else (-1, "")
     fetch = _raw if resolution == "raw" else _hourly
-    items: list[dict[str, Any]] = await fetch(svc, device_id, start, end, limit, after)
+    # One row past the page tells whether another page exists (no empty last page).
+    rows: list[dict[str, Any]] = await fetch(svc, device_id, start, end, limit + 1, after)
+    items, more = split_page(rows, limit)
     next_cursor = None
-    if len(items) == limit:
+    if more:
         last = items[-1]
-        next_cursor = (
-            encode_cursor(last["received_at"], last["message_id"])
+        position = (
+            [last["received_at"], last["message_id"]]
             if resolution == "raw"
-            else encode_cursor(last["hour_start"] // HOUR_MS, "")
+            else [last["hour_start"] // HOUR_MS, ""]
         )
+        next_cursor = encode_cursor(position)
     body = {"device_id": device_id, "resolution": resolution, "items": items}
     return json_response({**body, "next_cursor": next_cursor})

@@ -91,6 +91,7 @@ def _user_routes(r: Router) -> None:
             response=m.DeviceList,
             params=(
                 Param("online", "Filter by presence", BOOL),
+                Param("limit", "Page size, 1..500 (default 50)", {"type": "integer"}),
                 Param("cursor", "next_cursor of the previous page"),
             ),
         ),
@@ -275,6 +276,7 @@ def _admin_routes(r: Router) -> None:
                 Param("version", "Firmware version"),
                 Param("online", "Presence", BOOL),
                 Param("owner", "Owner's user id"),
+                Param("limit", "Page size, 1..1000 (default 100)", {"type": "integer"}),
                 Param("after", "next_after of the previous page"),
             ),
         ),

@@ -1,11 +1,14 @@
-"""Opaque page cursors: base64url JSON of where the last page ended (pages follow next_cursor)."""
+"""Pages: opaque cursors (base64url JSON of where the last page ended), integer query
+parameters and the one-row look-ahead that says whether another page exists."""
 
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from rs1.http.errors import bad_request
+
+T = TypeVar("T")
 
 
 def encode_cursor(position: Any) -> str:
@@ -18,3 +21,22 @@ def decode_cursor(raw: str) -> Any:
         return json.loads(base64.urlsafe_b64decode(raw.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise bad_request("'cursor' is not a cursor this API returned.") from None
+
+
+def int_param(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be an integer.") from None
+    if not low <= value <= high:
+        raise bad_request(f"'{name}' must be between {low} and {high}.")
+    return value
+
+
+def split_page(rows: list[T], limit: int) -> tuple[list[T], bool]:
+    """Callers fetch `limit + 1` rows: the extra one only says that another page exists, so
+    the last page never hands out a cursor to an empty page."""
+    return rows[:limit], len(rows) > limit

@@ -9,6 +9,7 @@ against abuse, not an exact quota. A KV failure lets the request through (logged
 must not take the API down with it.
 """
 
+import math
 from dataclasses import dataclass
 
 from rs1.http.errors import ApiError
@@ -77,6 +78,12 @@ class WindowCounters:
             del self._windows[key]
 
 
+def retry_after(now: float, reset: int) -> int:
+    """Whole seconds until the window resets, rounded up: a client that waits exactly this
+    long is in the next window (rounding down answered it with another 429)."""
+    return max(1, math.ceil(reset - now))
+
+
 class RateLimit:
     def __init__(self, prefix: str = "/api/") -> None:
         self.prefix = prefix
@@ -103,7 +110,7 @@ class RateLimit:
             if self.counters.first_over(key):  # log once per client and window (per isolate)
                 details = {"limit": limit, "window_s": WINDOW_S, "path": request.path}
                 await record_security_event(svc.db, RATE_LIMIT_EXCEEDED, details, ip)
-            retry = str(max(1, int(reset - now)))
+            retry = str(retry_after(now, reset))
             message = f"More than {limit} requests a minute."
             raise ApiError(429, "rate_limited", message, headers={"retry-after": retry})
         return None
