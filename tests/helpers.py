@@ -13,6 +13,9 @@ from rs1fw.signing import generate_keypair
 
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.mqtt.topics import device_topic
+from rs1.services import Services
+from rs1.settings import Settings
+from rs1.storage.memory import MemoryBlobs, MemoryKv
 from rs1.storage.sqlite import SqliteDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +29,22 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def unit_services(db: SqliteDatabase, clock: Clock) -> Services:
+    """The runtime-free services over CPython stand-ins for D1/KV/R2 (no outbound HTTP)."""
+    settings = Settings(
+        webhook_secret="test-webhook-secret",
+        jwt_secret="test-jwt-secret-0123456789abcdef0123",
+        device_master_key="test-master-key",
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        kv={n: MemoryKv(clock) for n in ("SESSIONS", "RS1_RATE_LIMITS", "RS1_CACHE")},
+        blobs={"R2": MemoryBlobs()},
+        clock=clock,
+    )
 
 
 def fresh_db() -> SqliteDatabase:

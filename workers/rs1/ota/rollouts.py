@@ -221,11 +221,11 @@ async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
         if not wanted(rollout, d["device_id"]):
             continue
         reason = skip_reason(rollout, d["firmware_version"], min_version)
-        if reason and d["status"] is None:
+        if reason:  # also a pending device that has since come to run the target
             statements.append(_status_row(rollout, d["device_id"], "skipped",
                                           d["firmware_version"], now_ms, reason))  # fmt: skip
             continue
-        if d["online"] and len(messages) < TRIGGER_BATCH and not reason:
+        if d["online"] and len(messages) < TRIGGER_BATCH:
             messages.append(trigger_message(svc, rollout, d["device_id"], now_ms / 1000))
             status = "triggered"
         elif d["status"] is None:
@@ -254,8 +254,10 @@ async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms
         return 0
     rows = await svc.db.all(
         "SELECT s.device_id FROM ota_device_status s JOIN devices d ON d.device_id = s.device_id "
-        "WHERE s.rollout_id = ? AND s.status = 'pending' AND d.online = 1 LIMIT ?",
+        "WHERE s.rollout_id = ? AND s.status = 'pending' AND d.online = 1 "
+        "AND d.firmware_version IS NOT ? LIMIT ?",
         rollout.rollout_id,
+        rollout.version,
         room,
     )
     ids = [r["device_id"] for r in rows]
@@ -280,10 +282,20 @@ async def _min_version(db: Database, rollout: Rollout) -> str | None:
     return None if row is None else row["min_version"]
 
 
-# A trigger may be (re)sent to a device row in this state; {s} is the table prefix or "".
-_SENDABLE = (
-    "({s}status = 'pending' OR ({s}status = 'triggered' AND {s}trigger_count < ? "
-    "AND {s}triggered_at < ?))"
+def _sendable(s: str = "", cap: str = "?", before: str = "?") -> str:
+    """A trigger may be (re)sent to a device row in this state (`s`: the table prefix). Only
+    a row still `triggered` is re-sent: a device that reported any progress has moved on."""
+    return (
+        f"({s}status = 'pending' OR ({s}status = 'triggered' AND {s}trigger_count < {cap} "
+        f"AND {s}triggered_at < {before}))"
+    )
+
+
+# ...and never to a device whose `state` already shows the target version (its progress
+# reports may still be on their way: EMQX keeps no order between a device's webhooks).
+_NOT_INSTALLED = (
+    "NOT EXISTS (SELECT 1 FROM devices d JOIN ota_rollouts r ON r.rollout_id = ?2 "
+    "WHERE d.device_id = ?1 AND d.firmware_version = r.firmware_version)"
 )
 
 
@@ -296,7 +308,7 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     rows = await svc.db.all(
         "SELECT r.*, s.status AS device_status, s.triggered_at AS device_triggered_at, "
         "s.progress_at AS device_progress_at FROM ota_device_status s JOIN ota_rollouts r "
-        f"ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND {_SENDABLE.format(s='s.')} "
+        f"ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND {_sendable('s.')} "
         "AND r.status IN (?, ?)",
         device_id,
         MAX_TRIGGERS,
@@ -318,11 +330,12 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
 
 async def _claim_send(db: Database, rollout_id: str, device_id: str, now_ms: int) -> bool:
     result = await db.run(
-        "UPDATE ota_device_status SET status = 'triggered', status_rank = ?, triggered_at = ?, "
-        "progress_at = ?, updated_at = ?, trigger_count = trigger_count + 1 "
-        f"WHERE device_id = ? AND rollout_id = ? AND {_SENDABLE.format(s='')}",
-        RANK["triggered"], now_ms, now_ms, iso_ms(now_ms), device_id, rollout_id,
-        MAX_TRIGGERS, now_ms - RESEND_GRACE_MS,
+        "UPDATE ota_device_status SET status = 'triggered', status_rank = ?5, triggered_at = ?6, "
+        "progress_at = ?6, updated_at = ?7, trigger_count = trigger_count + 1 "
+        f"WHERE device_id = ?1 AND rollout_id = ?2 AND {_sendable('', '?3', '?4')} "
+        f"AND {_NOT_INSTALLED}",
+        device_id, rollout_id, MAX_TRIGGERS, now_ms - RESEND_GRACE_MS,
+        RANK["triggered"], now_ms, iso_ms(now_ms),
     )  # fmt: skip
     return result.changes == 1
 

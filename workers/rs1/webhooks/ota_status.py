@@ -1,8 +1,10 @@
 """POST /webhook/ota-status — devices' opticworks/{id}/ota/status reports.
 
-Forward-only and idempotent (rs1.ota.device_status): duplicates and out-of-order reports are
-no-ops. A reported success counts only once the device's `state` shows the new version
-(post-reboot validation); failures trigger an immediate safety evaluation of the rollout.
+Forward-only and idempotent (rs1.ota.device_status, applied in one conditional statement by
+rs1.ota.status_store): duplicates and out-of-order reports are no-ops. A reported success
+counts only once the device's `state` shows the new version (post-reboot validation); a
+device that answers a repeated trigger with `already_installed` runs the target, so that is a
+success claim too, never a failure. Failures trigger an immediate safety evaluation.
 """
 
 from rs1.devices import store
@@ -10,15 +12,21 @@ from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import parse_body
 from rs1.mqtt.webhook_models import PublishEnvelope
 from rs1.ota import rollouts as ro
-from rs1.ota.device_status import RANK, accepts
-from rs1.ota.messages import StatusReport
+from rs1.ota import status_store
+from rs1.ota.messages import OtaError, StatusReport
 from rs1.services import Services
 from rs1.webhooks.envelope import checked_device, parse_payload
 from rs1.webhooks.guard import require_webhook_secret
 
 
-async def _validated(svc: Services, device_id: str, rollout: ro.Rollout, status: str) -> str:
-    """A device's own "success" waits for its state to show the new version."""
+async def _validated(
+    svc: Services, device_id: str, rollout: ro.Rollout, report: StatusReport
+) -> str:
+    """A device's own "success" (or "already installed") waits for its state to show the new
+    version."""
+    status = str(report.status)
+    if status == "failed" and report.error == OtaError.ALREADY_INSTALLED:
+        status = "success"  # it runs the target: a repeated trigger, not a failed install
     if status != "success":
         return status
     device = await store.get_device(svc.db, device_id)
@@ -32,45 +40,29 @@ async def ota_status(request: ApiRequest, svc: Services) -> ApiResponse:
     device_id = await checked_device(envelope, svc)
     report = parse_payload(StatusReport, envelope)
     rollout = await ro.load(svc.db, report.rollout_id)
-    row = await svc.db.first(
-        "SELECT status, progress FROM ota_device_status WHERE device_id = ? AND rollout_id = ?",
-        device_id,
-        report.rollout_id,
-    )
+    row = await status_store.get(svc.db, device_id, report.rollout_id)
     if rollout is None or row is None:
         return json_response({"applied": False, "reason": "device not in this rollout"})
-    status = await _validated(svc, device_id, rollout, str(report.status))
-    if not accepts(row["status"], row["progress"], status, report.progress):
-        return json_response({"applied": False, "reason": f"already {row['status']}"})
+    status = await _validated(svc, device_id, rollout, report)
+    error = None if status in ("success", "rebooting") else report.error
     at = envelope.publish_received_at or envelope.timestamp
-    await svc.db.run(
-        "UPDATE ota_device_status SET status = ?, status_rank = ?, progress = ?, "
-        "error_message = ?, updated_at = ?, progress_at = ? WHERE device_id = ? AND rollout_id = ?",
-        status, RANK[status], report.progress, report.error, store.iso_ms(at), at,
-        device_id, report.rollout_id,
-    )  # fmt: skip
+    applied = await status_store.record_report(
+        svc.db, device_id, report.rollout_id, status, report.progress, error, at
+    )
+    if not applied:
+        now = await status_store.get(svc.db, device_id, report.rollout_id)
+        return json_response({"applied": False, "reason": f"already {now and now['status']}"})
     if status in ("failed", "success"):
         await ro.evaluate(svc, rollout, int(svc.clock() * 1000), enrol=False)
     return json_response({"applied": True, "status": status})
 
 
 async def validate_installed_version(svc: Services, device_id: str, version: str | None) -> None:
-    """Called on every `state`: a device that rebooted into the rollout's version succeeded."""
+    """Called on every `state`: a device that runs a rollout's version succeeded in it."""
     if not version:
         return
-    rows = await svc.db.all(
-        "SELECT r.* FROM ota_device_status s JOIN ota_rollouts r ON r.rollout_id = s.rollout_id "
-        "WHERE s.device_id = ? AND s.status IN ('installing', 'rebooting', 'timed_out') "
-        "AND r.firmware_version = ?",
-        device_id,
-        version,
-    )
-    for row in rows:
-        await svc.db.run(
-            "UPDATE ota_device_status SET status = 'success', status_rank = 9, progress = 100, "
-            "updated_at = ? WHERE device_id = ? AND rollout_id = ?",
-            store.iso_ms(int(svc.clock() * 1000)),
-            device_id,
-            row["rollout_id"],
-        )
-        await ro.evaluate(svc, ro.Rollout.from_row(row), int(svc.clock() * 1000), enrol=False)
+    now_ms = int(svc.clock() * 1000)
+    for rollout_id in await status_store.confirm_installed(svc.db, device_id, version, now_ms):
+        rollout = await ro.load(svc.db, rollout_id)
+        if rollout is not None:
+            await ro.evaluate(svc, rollout, now_ms, enrol=False)
