@@ -4,9 +4,12 @@ import asyncio
 import base64
 import json
 import os
+import random
 import time
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from rs1fw.signing import generate_keypair
@@ -15,11 +18,13 @@ from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.mqtt.topics import device_topic
 from rs1.services import Services
 from rs1.settings import Settings
+from rs1.storage.database import RunResult, Statement
 from rs1.storage.memory import MemoryBlobs, MemoryKv
 from rs1.storage.sqlite import SqliteDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "migrations"
+T = TypeVar("T")
 NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18) for clock-dependent tests
 
 
@@ -106,3 +111,43 @@ def envelope(device_id: str, message_id: str, kind: str = "health", **payload_ex
         "timestamp": now,
         "publish_received_at": now,
     }
+
+
+class Interleaved:
+    """A Database whose every statement first yields to the event loop a random number of
+    times, so coroutines run with asyncio.gather interleave between any two statements, as
+    concurrent requests to production's isolates do. (Plain SqliteDatabase never yields, so
+    gather would run them one after another and hide every race.)"""
+
+    def __init__(self, db: SqliteDatabase, rnd: random.Random) -> None:
+        self.db = db
+        self.rnd = rnd
+
+    async def _yield(self) -> None:
+        for _ in range(self.rnd.randint(0, 3)):
+            await asyncio.sleep(0)
+
+    async def all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        await self._yield()
+        return await self.db.all(sql, *params)
+
+    async def first(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        await self._yield()
+        return await self.db.first(sql, *params)
+
+    async def run(self, sql: str, *params: Any) -> RunResult:
+        await self._yield()
+        return await self.db.run(sql, *params)
+
+    async def batch(self, statements: Sequence[Statement]) -> list[list[dict[str, Any]]]:
+        await self._yield()
+        return await self.db.batch(statements)
+
+
+def gather(*coros: Awaitable[T]) -> list[T | BaseException]:
+    """Run coroutines at once; their results, or the exception each raised."""
+
+    async def _all() -> list[T | BaseException]:
+        return await asyncio.gather(*coros, return_exceptions=True)
+
+    return asyncio.run(_all())

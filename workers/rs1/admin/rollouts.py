@@ -1,6 +1,5 @@
 """Admin rollout calls (spec paths): create, list, show, abort, pause, resume, advance."""
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -60,25 +59,24 @@ async def create_rollout(request: ApiRequest, svc: Services) -> ApiResponse:
         raise ApiError(
             422, "unknown_firmware", f"No uploaded {body.model} {body.firmware_version}."
         )
-    if await ro.live_rollouts(svc.db, body.model):
-        raise ApiError(409, "rollout_active", f"{body.model} already has an active rollout.")
-    rollout_id, now = ro.new_rollout_id(), _now_ms(svc)
-    stages = [s.model_dump() for s in body.stages or []]
-    await svc.db.run(
-        "INSERT INTO ota_rollouts (rollout_id, firmware_version, firmware_url, firmware_sha256, "
-        "status, target_percent, model, firmware_size, firmware_signature, stages_json, "
-        "current_stage, stage_started_at, failure_threshold, timeout_minutes, allow_downgrade, "
-        "device_ids_json, updated_at) "
-        "VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-        rollout_id, body.firmware_version,
-        f"{svc.settings.ota_base_url}/firmware/{body.model}/{body.firmware_version}.bin",
-        firmware["sha256"], round(stages[0]["percent"]), body.model, firmware["size"],
-        firmware["signature"], json.dumps(stages), now, body.failure_threshold,
-        body.timeout_minutes, int(body.allow_downgrade), json.dumps(body.device_ids), now,
-    )  # fmt: skip
-    rollout = await ro.load(svc.db, rollout_id)
-    await ro.evaluate(svc, rollout, now)  # type: ignore[arg-type]
-    return json_response(await describe(svc, rollout_id), 201)
+    spec = ro.NewRollout(
+        model=body.model,
+        version=body.firmware_version,
+        url=f"{svc.settings.ota_base_url}/firmware/{body.model}/{body.firmware_version}.bin",
+        firmware=firmware,
+        stages=[s.model_dump() for s in body.stages or []],
+        threshold=body.failure_threshold,
+        timeout_minutes=body.timeout_minutes,
+        allow_downgrade=body.allow_downgrade,
+        device_ids=body.device_ids,
+    )
+    try:
+        rollout = await ro.create(svc, spec, _now_ms(svc))
+    except ro.RolloutActive:
+        raise ApiError(
+            409, "rollout_active", f"{body.model} already has an active rollout."
+        ) from None
+    return json_response(await describe(svc, rollout.rollout_id), 201)
 
 
 async def describe(svc: Services, rollout_id: str) -> dict[str, Any]:
@@ -141,7 +139,9 @@ async def abort_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> 
 async def pause_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
     claims = await require_admin(request, svc)
     await _live(svc, rollout_id)
-    await ro.set_status(svc.db, rollout_id, ro.PAUSED, f"paused by {claims.sub}", _now_ms(svc))
+    if not await ro.set_status(svc.db, rollout_id, ro.PAUSED, f"paused by {claims.sub}",
+                               _now_ms(svc)):  # fmt: skip
+        await _live(svc, rollout_id)  # it finished meanwhile: say so
     return json_response(await describe(svc, rollout_id))
 
 
@@ -149,7 +149,8 @@ async def resume_rollout(request: ApiRequest, svc: Services, rollout_id: str) ->
     claims = await require_admin(request, svc)
     rollout = await _live(svc, rollout_id)
     now = _now_ms(svc)
-    await ro.set_status(svc.db, rollout_id, ro.ACTIVE, f"resumed by {claims.sub}", now)
+    if not await ro.set_status(svc.db, rollout_id, ro.ACTIVE, f"resumed by {claims.sub}", now):
+        await _live(svc, rollout_id)  # it finished meanwhile: say so
     rollout.status = ro.ACTIVE
     await ro.evaluate(svc, rollout, now)
     return json_response(await describe(svc, rollout_id))

@@ -4,6 +4,7 @@ A device the caller may not see is a 404, never a 403: no enumeration of device 
 """
 
 from rs1.api.bearer import authenticate
+from rs1.devices import ownership
 from rs1.http.errors import not_found
 from rs1.http.messages import ApiRequest
 from rs1.identity.device_id import is_device_id
@@ -22,12 +23,7 @@ async def device_role(svc: Services, claims: Claims, device_id: str) -> str | No
     if claims.role == "admin":
         exists = await svc.db.first("SELECT 1 AS x FROM devices WHERE device_id = ?", device_id)
         return "admin" if exists else None
-    row = await svc.db.first(
-        "SELECT role FROM device_ownership WHERE device_id = ? AND user_id = ?",
-        device_id,
-        claims.sub,
-    )
-    return None if row is None else str(row["role"])
+    return await ownership.role_of(svc.db, device_id, claims.sub)
 
 
 async def require_device(request: ApiRequest, svc: Services, device_id: str) -> tuple[Claims, str]:

@@ -3,7 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.api.auth import require_user
-from rs1.devices import store
+from rs1.devices import ownership, store
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import parse_body
@@ -31,18 +31,8 @@ async def claim_device(request: ApiRequest, svc: Services) -> ApiResponse:
     if found is None or not claim_matches(secret, body.claim_code):
         # One answer for "no such device" and "wrong code": no enumeration.
         raise ApiError(404, "not_found", "No device with that id and claim code.")
-    owner = await svc.db.first(
-        "SELECT user_id FROM device_ownership WHERE device_id = ? AND role = 'owner'",
-        body.device_id,
-    )
-    if owner is not None and owner["user_id"] != claims.sub:
-        raise ApiError(409, "already_claimed", "This device already has an owner.")
-    await svc.db.run(
-        "INSERT INTO device_ownership (device_id, user_id, role) VALUES (?, ?, 'owner') "
-        "ON CONFLICT (device_id, user_id) DO UPDATE SET role = 'owner'",
-        body.device_id,
-        claims.sub,
-    )
-    return json_response(
-        {"device_id": body.device_id, "role": "owner"}, 201 if owner is None else 200
-    )
+    try:
+        created = await ownership.claim(svc.db, body.device_id, claims.sub)
+    except ownership.AlreadyClaimed:
+        raise ApiError(409, "already_claimed", "This device already has an owner.") from None
+    return json_response({"device_id": body.device_id, "role": "owner"}, 201 if created else 200)

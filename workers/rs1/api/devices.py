@@ -3,7 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.api.auth import require_device, require_user
-from rs1.devices import cache, store
+from rs1.devices import cache, ownership, store
 from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
 from rs1.http.errors import ApiError, bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
@@ -96,12 +96,7 @@ async def share_device(request: ApiRequest, svc: Services, device_id: str) -> Ap
     body = parse_body(ShareBody, request)
     if body.user_id == me:
         raise bad_request("You already own this device.")
-    await svc.db.run(
-        "INSERT INTO device_ownership (device_id, user_id, role) VALUES (?, ?, 'viewer') "
-        "ON CONFLICT (device_id, user_id) DO NOTHING",
-        device_id,
-        body.user_id,
-    )
+    await ownership.share(svc.db, device_id, body.user_id)
     return json_response({"device_id": device_id, "user_id": body.user_id, "role": "viewer"})
 
 
@@ -109,9 +104,5 @@ async def unshare_device(
     request: ApiRequest, svc: Services, device_id: str, user_id: str
 ) -> ApiResponse:
     await _owner(request, svc, device_id)
-    await svc.db.run(
-        "DELETE FROM device_ownership WHERE device_id = ? AND user_id = ? AND role = 'viewer'",
-        device_id,
-        user_id,
-    )
+    await ownership.unshare(svc.db, device_id, user_id)
     return empty_response(204)

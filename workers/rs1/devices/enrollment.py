@@ -43,43 +43,53 @@ def _split_valid(items: list[EnrollItem]) -> tuple[list[EnrollItem], list[dict[s
     return valid, invalid
 
 
-async def _run_batched(db: Database, statements: list[Statement]) -> None:
+async def _run_batched(db: Database, statements: list[Statement]) -> list[list[dict[str, Any]]]:
+    results: list[list[dict[str, Any]]] = []
     for start in range(0, len(statements), BATCH_STATEMENTS):
-        await db.batch(statements[start : start + BATCH_STATEMENTS])
+        results += await db.batch(statements[start : start + BATCH_STATEMENTS])
+    return results
+
+
+def _issued(
+    master_key: str, mac: str, device_id: str, generation: int, model: str | None
+) -> dict[str, Any]:
+    secret = derive_device_secret(master_key, device_id, generation)
+    return {
+        "device_id": device_id,
+        "mac_address": mac,
+        "model": model,
+        "device_secret": secret,
+        "key_generation": generation,
+    }
 
 
 async def enroll(
     db: Database, master_key: str, items: list[EnrollItem], rotate: bool
 ) -> EnrollResult:
+    """The database decides every race: a MAC that a concurrent call enrolled a moment ago is
+    a conflict here (its INSERT did nothing), and each rotation hands out the generation its
+    own increment produced, so no caller is given a secret that a later rotation replaced."""
     valid, invalid = _split_valid(items)
     existing = await store.existing_macs(db, [i.mac_address for i in valid])
     new = [i for i in valid if i.mac_address not in existing]
     again = [i for i in valid if i.mac_address in existing]
     rows = [(device_id_from_mac(i.mac_address), i.mac_address, i.model) for i in new]
-    statements = store.insert_devices(rows)
-    if rotate:
-        statements += [
-            store.rotate_key(existing[i.mac_address]["device_id"], i.model) for i in again
-        ]
-    await _run_batched(db, statements)
-
-    def issued(mac: str, device_id: str, generation: int, model: str | None) -> dict[str, Any]:
-        secret = derive_device_secret(master_key, device_id, generation)
-        return {
-            "device_id": device_id,
-            "mac_address": mac,
-            "model": model,
-            "device_secret": secret,
-            "key_generation": generation,
-        }
-
-    enrolled = [issued(mac, did, 1, model) for did, mac, model in rows]
-    conflicts: list[dict[str, Any]] = []
+    inserts = store.insert_devices(rows)
+    rotations = [store.rotate_key(existing[i.mac_address]["device_id"], i.model) for i in again]
+    results = await _run_batched(db, inserts + (rotations if rotate else []))
+    inserted = {r["mac_address"] for rs in results[: len(inserts)] for r in rs}
+    generation = {r["device_id"]: int(r["key_generation"]) for rs in results[len(inserts) :]
+                  for r in rs}  # fmt: skip
+    enrolled = [_issued(master_key, mac, did, 1, model) for did, mac, model in rows
+                if mac in inserted]  # fmt: skip
+    conflicts = [{"mac_address": mac, "device_id": did} for did, mac, _ in rows
+                 if mac not in inserted]  # fmt: skip
     for item in again:
-        row = existing[item.mac_address]
+        device_id = existing[item.mac_address]["device_id"]
         if rotate:
-            generation = int(row["key_generation"]) + 1
-            enrolled.append(issued(item.mac_address, row["device_id"], generation, item.model))
+            enrolled.append(
+                _issued(master_key, item.mac_address, device_id, generation[device_id], item.model)
+            )
         else:
-            conflicts.append({"mac_address": item.mac_address, "device_id": row["device_id"]})
+            conflicts.append({"mac_address": item.mac_address, "device_id": device_id})
     return EnrollResult(enrolled, conflicts, invalid)

@@ -51,7 +51,8 @@ async def existing_macs(db: Database, macs: Sequence[str]) -> dict[str, Row]:
 
 
 def insert_devices(devices: Sequence[tuple[str, str, str | None]]) -> list[Statement]:
-    """Multi-row INSERTs of (device_id, mac, model), 25 rows each (D1 binds ≤ 100 params)."""
+    """Multi-row INSERTs of (device_id, mac, model), 25 rows each (D1 binds ≤ 100 params);
+    each returns the MACs it inserted (one a racing call inserted first is left alone)."""
     statements = []
     for start in range(0, len(devices), 25):
         chunk = devices[start : start + 25]
@@ -60,7 +61,7 @@ def insert_devices(devices: Sequence[tuple[str, str, str | None]]) -> list[State
         statements.append(
             Statement(
                 "INSERT INTO devices (device_id, mac_address, model, key_generation) "
-                f"VALUES {values}",
+                f"VALUES {values} ON CONFLICT DO NOTHING RETURNING mac_address",
                 params,
             )
         )
@@ -70,7 +71,7 @@ def insert_devices(devices: Sequence[tuple[str, str, str | None]]) -> list[State
 def rotate_key(device_id: str, model: str | None) -> Statement:
     return Statement(
         "UPDATE devices SET key_generation = key_generation + 1, "
-        "model = COALESCE(?, model) WHERE device_id = ?",
+        "model = COALESCE(?, model) WHERE device_id = ? RETURNING device_id, key_generation",
         (model, device_id),
     )
 

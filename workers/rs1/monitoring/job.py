@@ -55,29 +55,32 @@ async def _findings(db: Database, now_ms: int) -> list[Finding]:
 
 
 async def _apply(db: Database, finding: Finding, now: str) -> str | None:
-    """Upsert the alert; returns 'opened' / 'resolved' on a transition."""
-    current = await db.first("SELECT status FROM alerts WHERE alert_id = ?", finding.alert_id)
-    was_open = current is not None and current["status"] == "open"
-    if finding.firing:
-        await db.run(
-            "INSERT INTO alerts (alert_id, kind, subject, status, message, value, threshold, "
-            "opened_at, updated_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) "
-            "ON CONFLICT (alert_id) DO UPDATE SET status = 'open', message = excluded.message, "
-            "value = excluded.value, updated_at = excluded.updated_at, resolved_at = NULL, "
-            "opened_at = CASE WHEN alerts.status = 'open' THEN alerts.opened_at "
-            "ELSE excluded.opened_at END",
-            finding.alert_id, finding.kind, finding.subject, finding.message,
-            finding.value, finding.threshold, now, now,
-        )  # fmt: skip
-        return None if was_open else "opened"
-    if was_open:
-        await db.run(
+    """Upsert the alert; returns 'opened' / 'resolved' on a transition. Each transition is
+    decided by the statement that makes it, so two overlapping runs report it once."""
+    if not finding.firing:
+        resolved = await db.run(
             "UPDATE alerts SET status = 'resolved', message = ?, value = ?, updated_at = ?, "
-            "resolved_at = ? WHERE alert_id = ?",
+            "resolved_at = ? WHERE alert_id = ? AND status = 'open'",
             finding.message, finding.value, now, now, finding.alert_id,
         )  # fmt: skip
-        return "resolved"
-    return None
+        return "resolved" if resolved.changes else None
+    still_open = await db.run(
+        "UPDATE alerts SET message = ?, value = ?, updated_at = ? "
+        "WHERE alert_id = ? AND status = 'open'",
+        finding.message, finding.value, now, finding.alert_id,
+    )  # fmt: skip
+    if still_open.changes:
+        return None
+    opened = await db.run(
+        "INSERT INTO alerts (alert_id, kind, subject, status, message, value, threshold, "
+        "opened_at, updated_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) "
+        "ON CONFLICT (alert_id) DO UPDATE SET status = 'open', message = excluded.message, "
+        "value = excluded.value, updated_at = excluded.updated_at, resolved_at = NULL, "
+        "opened_at = excluded.opened_at WHERE alerts.status <> 'open'",
+        finding.alert_id, finding.kind, finding.subject, finding.message,
+        finding.value, finding.threshold, now, now,
+    )  # fmt: skip
+    return "opened" if opened.changes else None
 
 
 async def _notify(svc: Services, finding: Finding, transition: str) -> None:

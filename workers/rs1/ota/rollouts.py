@@ -20,7 +20,7 @@ from rs1.ota.messages import InstallOffer
 from rs1.ota.semver import parse_version
 from rs1.ota.signed_url import signed_url
 from rs1.services import Services
-from rs1.storage.database import Database, Statement
+from rs1.storage.database import Database, Statement, StorageError
 
 DEFAULT_MODEL = "RS-1"
 ACTIVE, PAUSED, COMPLETED, ABORTED = "active", "paused", "completed", "aborted"
@@ -31,6 +31,23 @@ MAX_TRIGGERS = 3  # sends of one trigger to a device that never acts on it (then
 # trigger per connection, not two.
 RESEND_GRACE_MS = 2_000
 CANCELLABLE = ("pending", "triggered", "downloading", "verifying")
+
+
+class RolloutActive(Exception):
+    """The model already has a live rollout (one at a time: a unique index, migration 0007)."""
+
+
+@dataclass(frozen=True)
+class NewRollout:
+    model: str
+    version: str
+    url: str
+    firmware: dict[str, Any]  # its `firmware` row
+    stages: list[dict[str, Any]]
+    threshold: float
+    timeout_minutes: float
+    allow_downgrade: bool
+    device_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -354,20 +371,57 @@ async def _release_send(db: Database, row: dict[str, Any], device_id: str, now_m
 # --- lifecycle -----------------------------------------------------------------------------
 
 
-async def set_status(db: Database, rollout_id: str, status: str, reason: str, now_ms: int) -> None:
-    await db.run(
+async def create(svc: Services, new: NewRollout, now_ms: int) -> Rollout:
+    """Insert the rollout and run its first evaluation (the first stage's triggers). Racing
+    creates for one model: the database lets one in, the others get RolloutActive."""
+    rollout_id = new_rollout_id()
+    try:
+        await svc.db.run(
+            "INSERT INTO ota_rollouts (rollout_id, firmware_version, firmware_url, "
+            "firmware_sha256, status, target_percent, model, firmware_size, firmware_signature, "
+            "stages_json, current_stage, stage_started_at, failure_threshold, timeout_minutes, "
+            "allow_downgrade, device_ids_json, updated_at) "
+            "VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+            rollout_id, new.version, new.url, new.firmware["sha256"],
+            round(new.stages[0]["percent"]), new.model, new.firmware["size"],
+            new.firmware["signature"], json.dumps(new.stages), now_ms, new.threshold,
+            new.timeout_minutes, int(new.allow_downgrade), json.dumps(new.device_ids), now_ms,
+        )  # fmt: skip
+    except StorageError as exc:
+        if exc.is_constraint_violation:
+            raise RolloutActive(new.model) from None
+        raise
+    rollout = await load(svc.db, rollout_id)
+    assert rollout is not None  # just inserted
+    await evaluate(svc, rollout, now_ms)
+    return rollout
+
+
+# Which statuses each one may be entered from: a transition that lost a race (a pause
+# after the rollout completed, a second abort) changes nothing.
+_FROM = {PAUSED: LIVE, ACTIVE: LIVE, ABORTED: LIVE, COMPLETED: (ACTIVE,)}
+
+
+async def set_status(db: Database, rollout_id: str, status: str, reason: str, now_ms: int) -> bool:
+    """Move a live rollout to `status`; False when it was no longer in a status that allows it."""
+    allowed = _FROM[status]
+    result = await db.run(
         "UPDATE ota_rollouts SET status = ?, status_reason = ?, updated_at = ? "
-        "WHERE rollout_id = ?",
+        f"WHERE rollout_id = ? AND status IN ({','.join('?' * len(allowed))})",
         status,
         reason,
         now_ms,
         rollout_id,
+        *allowed,
     )
+    return result.changes == 1
 
 
 async def abort(svc: Services, rollout: Rollout, reason: str, now_ms: int) -> None:
-    """No new triggers; devices that have not started installing are told to cancel."""
-    await set_status(svc.db, rollout.rollout_id, ABORTED, reason, now_ms)
+    """No new triggers; devices that have not started installing are told to cancel. Only the
+    call that made the abort sends the cancels and raises the alert."""
+    if not await set_status(svc.db, rollout.rollout_id, ABORTED, reason, now_ms):
+        return
     marks = ",".join("?" * len(CANCELLABLE))
     rows = await svc.db.all(
         f"SELECT device_id FROM ota_device_status WHERE rollout_id = ? AND status IN ({marks})",
@@ -410,18 +464,18 @@ async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> 
     if rollout.current_stage + 1 >= len(rollout.stages):
         await set_status(svc.db, rollout.rollout_id, COMPLETED, reason, now_ms)
         return COMPLETED
-    rollout.current_stage += 1
-    rollout.stage_started_at = now_ms
-    await svc.db.run(
+    stage = rollout.current_stage + 1
+    # Compare-and-set on the stage: the cron and an admin's advance racing move it once.
+    result = await svc.db.run(
         "UPDATE ota_rollouts SET current_stage = ?, stage_started_at = ?, target_percent = ?, "
-        "status_reason = ?, updated_at = ? WHERE rollout_id = ?",
-        rollout.current_stage,
-        now_ms,
-        round(rollout.stage.percent),
-        reason,
-        now_ms,
-        rollout.rollout_id,
-    )
+        "status_reason = ?, updated_at = ? WHERE rollout_id = ? AND current_stage = ? "
+        "AND status = ?",
+        stage, now_ms, round(rollout.stages[stage].percent), reason, now_ms,
+        rollout.rollout_id, rollout.current_stage, ACTIVE,
+    )  # fmt: skip
+    if result.changes == 0:
+        return ACTIVE  # someone else moved it; their pass enrols the new cohort
+    rollout.current_stage, rollout.stage_started_at = stage, now_ms
     await enrol_cohort(svc, rollout, now_ms)
     return ACTIVE
 
