@@ -16,6 +16,7 @@ import { loadPyodide } from "pyodide";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { Bridge, makeBinding } from "./bindings.mjs";
 import { DurableObjects } from "./durable_objects.mjs";
+import { errorResponse, refuseUnparsed } from "./errors.mjs";
 import { answerUpgrade, workerGlobals } from "./websockets.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -135,13 +136,6 @@ function makeCtx() {
   };
 }
 
-function errorResponse(status, error, message) {
-  return new Response(
-    JSON.stringify({ error, message, request_id: null, timestamp: new Date().toISOString() }),
-    { status, headers: { "content-type": "application/json" } },
-  );
-}
-
 const EDGE_REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
 
 async function readBody(req) {
@@ -199,7 +193,7 @@ function serve(worker, dispatcher, env) {
         response = await runScheduled(worker, dispatcher, env, url);
       } else if (EDGE_REFUSED_METHODS.has(req.method)) {
         // Cloudflare's edge answers these itself; fetch's Request cannot even carry them.
-        response = errorResponse(405, "method_not_allowed", `${req.method} is not allowed.`);
+        response = errorResponse(405, "method_not_allowed", `${req.method} is not allowed.`, req.headers);
       } else {
         const ctx = makeCtx();
         response = await dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, ctx);
@@ -209,7 +203,7 @@ function serve(worker, dispatcher, env) {
     } catch (err) {
       // The Python app turns its own exceptions into JSON 500s; this is the runtime's last net.
       log(`${worker.name} uncaught:`, err);
-      response = errorResponse(500, "internal_error", "The Worker threw an exception.");
+      response = errorResponse(500, "internal_error", "The Worker threw an exception.", req.headers);
     }
     try {
       await writeResponse(res, response);
@@ -219,6 +213,9 @@ function serve(worker, dispatcher, env) {
     }
   });
   // WebSockets: the Worker answers the upgrade request like any other request.
+  // Requests Node's parser refuses (a method it does not know, like TRACK, which Cloudflare's
+  // edge refuses itself) still get the error contract, never a bare 400.
+  server.on("clientError", (err, socket) => refuseUnparsed(err, socket));
   server.on("upgrade", (req, socket, head) => {
     const call = async () =>
       dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, makeCtx());

@@ -8,6 +8,7 @@
 // durable_objects.mjs) deliver to the object's webSocketMessage/webSocketClose handlers
 // instead of event listeners.
 import { WebSocketServer } from "ws";
+import { errorResponse } from "./errors.mjs";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -241,10 +242,7 @@ export async function answerUpgrade(req, socket, head, call, log) {
     response = await call();
   } catch (err) {
     log("uncaught:", err);
-    const error = { error: "internal_error", message: "The Worker threw an exception." };
-    response = Response.json({ ...error, request_id: null, timestamp: new Date().toISOString() }, {
-      status: 500,
-    });
+    response = errorResponse(500, "internal_error", "The Worker threw an exception.", req.headers);
   }
   try {
     if (response.status === 101 && response.webSocket) {

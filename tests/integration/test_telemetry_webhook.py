@@ -3,6 +3,7 @@
 import json
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +93,26 @@ def test_fuzzed_payloads_never_500_and_never_store_invalid_rows(
     else:
         data = json.loads(payload)
         assert isinstance(data, dict)
+
+
+def test_telemetry_of_a_device_that_is_not_enrolled_is_refused(webhook, admin, enroll) -> None:
+    ghost = "f" * 32  # a well-formed id nobody enrolled
+    response = webhook.post("/webhook/telemetry", json=envelope(ghost, "g-1"))
+    assert response.status_code == 403 and response.json()["error"] == "unknown_device"
+    me = enroll()["device_id"]
+    batch = [envelope(me, "k-1"), envelope(ghost, "g-2")]
+    answer = webhook.post("/webhook/telemetry", json=batch).json()
+    assert answer["accepted"] == 1
+    assert [(r["index"], r["error"]) for r in answer["rejected"]] == [(1, "unknown_device")]
+
+
+@pytest.mark.parametrize("kind", ["weather", "health/extra"])
+def test_unknown_telemetry_kinds_are_refused(webhook, admin, enroll, kind: str) -> None:
+    me = enroll()["device_id"]
+    body = envelope(me, "u-1")
+    body["topic"] = device_topic(me, "telemetry", *kind.split("/"))
+    body["payload"] = "{}"
+    response = webhook.post("/webhook/telemetry", json=body)
+    assert response.status_code == 400 and response.json()["error"] == "unknown_kind"
+    assert "health" in response.json()["message"]  # says which kinds exist
+    assert stored(admin, me) == 0

@@ -151,3 +151,16 @@ def test_device_reads_are_cached_and_writes_forget_them(owned, webhook) -> None:
     assert webhook.post("/webhook/device-connected", json=event).json()["applied"]
     online = alice.get(f"/api/devices/{me}")
     assert online.headers["x-cache"] == "miss" and online.json()["online"] is True
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "\u202eevil"])
+def test_control_characters_never_reach_the_device(owned, name: str) -> None:
+    device, alice = owned
+    zone = {"name": name, "vertices": [[0, 1000], [500, 1000], [0, 2000]]}
+    response = alice.put(
+        f"/api/devices/{device['device_id']}/zones",
+        json={"zones": [zone]},
+        headers={"if-match": "0"},
+    )
+    assert response.status_code == 422
+    assert "zones.0.name" in response.json()["message"]

@@ -26,6 +26,7 @@ def make_app() -> App:
     router.add("GET", "/boom", boom)
     router.add("GET", "/teapot", teapot)
     router.add("POST", "/echo", echo)
+    router.add("POST", "/big", echo, max_body=1_000)
     return App("test-worker", router)
 
 
@@ -69,3 +70,27 @@ def test_request_id_reuses_only_well_formed_ids() -> None:
     assert request_id_for({"x-request-id": "emqx-trace-42"}) == "emqx-trace-42"
     generated = request_id_for({"x-request-id": "bad id\n<script>"})
     assert generated != "bad id\n<script>" and len(generated) == 16
+
+
+def test_bodies_over_the_route_limit_are_413_before_any_parsing() -> None:
+    app = make_app()
+    small = ApiRequest("POST", "/echo", body=b'{"a": 1}', request_id="r1")
+    assert asyncio.run(app.handle(small, None)).status == 200
+    # Over the default (JSON_BODY), even if it is not JSON at all: never parsed.
+    big = ApiRequest("POST", "/echo", body=b"x" * (64 * 1024 + 1), request_id="r2")
+    response = asyncio.run(app.handle(big, None))
+    body = json.loads(response.body)
+    assert response.status == 413 and body["error"] == "payload_too_large"
+    assert body["request_id"] == "r2" == response.headers["x-request-id"]
+    # A route's own limit; a declared length of a body the platform never read.
+    routed = ApiRequest("POST", "/big", body=b"{}", body_length=1_001, request_id="r3")
+    assert asyncio.run(app.handle(routed, None)).status == 413
+    fits = ApiRequest("POST", "/big", body=b'{"b": "' + b"y" * 900 + b'"}', request_id="r4")
+    assert asyncio.run(app.handle(fits, None)).status == 200
+
+
+def test_body_limits_are_per_route_with_a_default() -> None:
+    router = make_app().router
+    assert router.body_limit("POST", "/big") == 1_000
+    assert router.body_limit("POST", "/echo") == router.max_body == 64 * 1024
+    assert router.body_limit("PUT", "/nowhere") == router.max_body

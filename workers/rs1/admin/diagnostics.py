@@ -16,6 +16,7 @@ from rs1.identity.device_id import is_device_id
 from rs1.mqtt.payloads import DiagRequest
 from rs1.mqtt.topics import device_topic
 from rs1.services import Services
+from rs1.text import PlainText
 
 PAGE = 100
 MAX_PAGE = 1_000
@@ -46,7 +47,7 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
 
 class DiagBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: str = Field(default="basic", max_length=32)
+    kind: PlainText = Field(default="basic", max_length=32)
 
 
 async def request_diag(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:

@@ -18,13 +18,14 @@ from rs1.http.validation import parse_body
 from rs1.identity.sessions import close_session, start_session
 from rs1.identity.tokens import MAX_TTL_S
 from rs1.services import Services
+from rs1.text import PlainText
 
 JTI = re.compile(r"^[0-9a-f]{32}$")
 
 
 class SessionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sub: str = Field(min_length=1, max_length=200)
+    sub: PlainText = Field(min_length=1, max_length=200)
     role: Literal["user", "admin"] = "user"
     ttl_s: int = Field(default=3600, ge=60, le=MAX_TTL_S)
 

@@ -9,6 +9,7 @@ from rs1.http.errors import ApiError, bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.http.validation import parse_body
 from rs1.services import Services
+from rs1.text import PlainText
 from rs1.zones import sync
 
 PAGE = 50
@@ -81,7 +82,7 @@ async def _device_view(svc: Services, device_id: str) -> dict:
 
 class ShareBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: str = Field(min_length=1, max_length=128)
+    user_id: PlainText = Field(min_length=1, max_length=128)
 
 
 async def _owner(request: ApiRequest, svc: Services, device_id: str) -> str:

@@ -20,11 +20,13 @@ from rs1.api import zones as api_zones
 from rs1.api.claim import ClaimBody, claim_device
 from rs1.health import health_handler
 from rs1.http.app import App
+from rs1.http.limits import ENROL_BATCH_BODY
 from rs1.http.openapi import Operation, Param
 from rs1.http.rate_limit import RateLimit
 from rs1.http.router import Router
 from rs1.http.web import decorate, preflight
 from rs1.live.api import watch_targets
+from rs1.ota.manifest import MAX_IMAGE_BYTES
 from rs1.zones.model import ZoneConfig
 
 WORKER = "rs1-device-api"
@@ -233,6 +235,7 @@ def _admin_routes(r: Router) -> None:
             ),
             path_schemas={"model": {"type": "string"}, "version": {"type": "string"}},
         ),
+        max_body=MAX_IMAGE_BYTES,
     )
     r.add(
         "GET",
@@ -298,6 +301,7 @@ def _admin_routes(r: Router) -> None:
         "/admin/devices:batch",
         admin_devices.enroll_batch,
         admin("Enrol a factory batch", body=admin_devices.BatchBody, response=am.BatchEnrolled),
+        max_body=ENROL_BATCH_BODY,
     )
     r.add(
         "GET",

@@ -3,6 +3,7 @@
 from rs1.backups.job import run_daily_backup
 from rs1.health import health_handler
 from rs1.http.app import App
+from rs1.http.limits import TELEMETRY_BATCH_BODY, WEBHOOK_BODY
 from rs1.http.router import Router
 from rs1.logs import log_event
 from rs1.monitoring.job import run_monitoring
@@ -15,7 +16,7 @@ WORKER = "rs1-telemetry"
 
 
 def build_app() -> App:
-    router = Router()
+    router = Router(max_body=WEBHOOK_BODY)
     health = health_handler(WORKER)
     router.add("GET", "/health", health)
     router.add("GET", "/webhook/health", health)  # production routes only /webhook/*
@@ -24,7 +25,7 @@ def build_app() -> App:
     router.add("POST", "/webhook/device-state", presence.device_state)
     router.add("POST", "/webhook/device-connected", presence.device_connected)
     router.add("POST", "/webhook/device-offline", presence.device_offline)
-    router.add("POST", "/webhook/telemetry", telemetry.telemetry)
+    router.add("POST", "/webhook/telemetry", telemetry.telemetry, max_body=TELEMETRY_BATCH_BODY)
     router.add("POST", "/webhook/ota-status", ota_status.ota_status)
     router.add("POST", "/webhook/config-status", config_status.config_status)
     return App(WORKER, router)

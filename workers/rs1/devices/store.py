@@ -35,6 +35,27 @@ async def get_status(db: Database, device_id: str) -> tuple[str, int] | None:
     return None if row is None else (row["status"], int(row["key_generation"]))
 
 
+# Enrolled device ids this isolate has seen. Devices are never deleted (only revoked), so a
+# positive answer never goes stale; the set is bounded and simply starts over when full.
+_KNOWN: set[str] = set()
+_KNOWN_MAX = 50_000
+
+
+async def known_device_ids(db: Database, device_ids: Sequence[str]) -> set[str]:
+    """The ids among `device_ids` that are enrolled (revoked ones included)."""
+    wanted = sorted(set(device_ids) - _KNOWN)
+    for start in range(0, len(wanted), 90):
+        chunk = wanted[start : start + 90]
+        rows = await db.all(
+            f"SELECT device_id FROM devices WHERE device_id IN ({','.join('?' * len(chunk))})",
+            *chunk,
+        )
+        if len(_KNOWN) > _KNOWN_MAX:
+            _KNOWN.clear()
+        _KNOWN.update(r["device_id"] for r in rows)
+    return {d for d in device_ids if d in _KNOWN}
+
+
 async def existing_macs(db: Database, macs: Sequence[str]) -> dict[str, Row]:
     """MAC → (device_id, key_generation) for MACs already enrolled; chunked for D1's limits."""
     found: dict[str, Row] = {}

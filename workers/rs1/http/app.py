@@ -50,7 +50,18 @@ class App:
         self.after = tuple(after)
         self.stats = ApiStats(worker)
 
+    def body_limit(self, method: str, path: str) -> int:
+        return self.router.body_limit(method, path)
+
+    def _check_size(self, request: ApiRequest) -> None:
+        size = request.body_length if request.body_length is not None else len(request.body)
+        limit = self.body_limit(request.method, request.path)
+        if size > limit:
+            message = f"The body has {size} bytes; {request.path} takes at most {limit}."
+            raise ApiError(413, "payload_too_large", message)
+
     async def _dispatch(self, request: ApiRequest, services: Any) -> ApiResponse:
+        self._check_size(request)
         for hook in self.before:
             early = await hook(request, services)
             if early is not None:

@@ -20,6 +20,8 @@ class ApiRequest:
     body: bytes = b""
     client_ip: str = ""
     request_id: str = ""
+    # The declared Content-Length of a body that was too large to read (body is then empty).
+    body_length: int | None = None
     # Headers a `before` hook wants on whatever response follows (e.g. X-RateLimit-*).
     response_headers: dict[str, str] = field(default_factory=dict)
 

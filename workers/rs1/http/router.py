@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rs1.http.errors import ApiError
+from rs1.http.limits import JSON_BODY
 
 Handler = Callable[..., Awaitable[Any]]
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -18,6 +19,7 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     doc: Any = None  # an rs1.http.openapi.Operation: what the OpenAPI document says of it
+    max_body: int | None = None  # bytes; None: the router's default
 
 
 def compile_template(template: str) -> re.Pattern[str]:
@@ -33,12 +35,27 @@ def compile_template(template: str) -> re.Pattern[str]:
 
 
 class Router:
-    def __init__(self) -> None:
+    def __init__(self, max_body: int = JSON_BODY) -> None:
         self.routes: list[Route] = []
+        self.max_body = max_body
 
-    def add(self, method: str, template: str, handler: Handler, doc: Any = None) -> None:
-        route = Route(method.upper(), template, compile_template(template), handler, doc)
+    def add(
+        self,
+        method: str,
+        template: str,
+        handler: Handler,
+        doc: Any = None,
+        max_body: int | None = None,
+    ) -> None:
+        route = Route(method.upper(), template, compile_template(template), handler, doc, max_body)
         self.routes.append(route)
+
+    def body_limit(self, method: str, path: str) -> int:
+        """The largest body the route takes (the default for unknown routes and methods)."""
+        for route in self.routes:
+            if route.method == method and route.pattern.match(path):
+                return route.max_body or self.max_body
+        return self.max_body
 
     def route(self, method: str, template: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

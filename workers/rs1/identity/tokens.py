@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from rs1.text import printable
+
 ROLES = ("user", "admin")
 ALGORITHM = "HS256"
 MAX_TTL_S = 86_400  # a token lives no longer than its session in KV SESSIONS (spec: 24 h)
@@ -30,6 +32,7 @@ def issue_token(
         raise ValueError(f"role must be one of {ROLES}")
     if not 0 < ttl_s <= MAX_TTL_S:
         raise ValueError(f"ttl_s must be within 1..{MAX_TTL_S}")
+    printable(sub)  # a subject is shown on screens (audit, sharing)
     claims = Claims(sub=sub, role=role, exp=int(now) + ttl_s, jti=secrets.token_hex(16))
     payload = {"sub": sub, "role": role, "iat": int(now), "exp": claims.exp, "jti": claims.jti}
     return jwt.encode(payload, secret, algorithm=ALGORITHM), claims

@@ -31,14 +31,26 @@ class WorkersHttp:
         return HttpResult(response.status, bytes(await response.bytes()))
 
 
-async def to_api_request(request: Any) -> ApiRequest:
+def _declared_length(headers: Mapping[str, str]) -> int | None:
+    try:
+        return int(headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+async def to_api_request(request: Any, body_limit: Callable[[str, str], int]) -> ApiRequest:
     url = urlsplit(str(request.url))
     headers = {k.lower(): v for k, v in request.headers.items()}
     # The SDK's Request.method is an HTTPMethod enum that raises KeyError for methods it does
     # not list (QUERY, PROPFIND, ...); the raw JS string lets the router answer 405 instead.
     method = str(getattr(request, "js_object", request).method).upper()
-    body = b"" if method in ("GET", "HEAD") else bytes(await request.bytes())
+    declared = _declared_length(headers)
+    # A body over the route's limit is never read: the app answers 413 from its length.
+    oversized = declared is not None and declared > body_limit(method, url.path)
+    skip = method in ("GET", "HEAD") or oversized
+    body = b"" if skip else bytes(await request.bytes())
     return ApiRequest(
+        body_length=declared if oversized else None,
         method=method,
         path=url.path,
         query_string=url.query,
@@ -73,5 +85,5 @@ def make_services(env: Any, ctx: Any) -> Services:
 
 
 async def serve(app: App, request: Any, env: Any, ctx: Any) -> Response:
-    api_request = await to_api_request(request)
+    api_request = await to_api_request(request, app.body_limit)
     return to_worker_response(await app.handle(api_request, make_services(env, ctx)))

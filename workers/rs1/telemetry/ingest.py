@@ -68,8 +68,10 @@ def _topic_kind(envelope: PublishEnvelope) -> tuple[str, str]:
 def _payload(envelope: PublishEnvelope, kind: str) -> dict[str, Any]:
     data = json_object(envelope.payload, "invalid_payload", "payload")
     model = TELEMETRY_KINDS.get(kind)
-    if model is not None:
-        validate(model, data, "invalid_payload", f"{kind} payload")
+    if model is None:  # never stored as opaque: a kind the cloud does not know is refused
+        known = ", ".join(sorted(TELEMETRY_KINDS))
+        raise ApiError(400, "unknown_kind", f"Telemetry kind {kind!r} is not one of: {known}.")
+    validate(model, data, "invalid_payload", f"{kind} payload")
     return data
 
 

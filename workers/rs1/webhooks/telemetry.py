@@ -8,9 +8,11 @@ failure is a 503, which EMQX retries.
 
 from typing import Any
 
+from rs1.devices import store
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.live.fanout import schedule_fan_out
+from rs1.logs import log_event
 from rs1.security_log import ACL_VIOLATION, record_security_event
 from rs1.services import Services
 from rs1.telemetry.ingest import RawRow, parse_envelope, statements, to_row
@@ -30,16 +32,36 @@ async def _log_mismatch(svc: Services, item: Any, request: ApiRequest) -> None:
     await record_security_event(svc.db, ACL_VIOLATION, details, str(item.get("peerhost", "")))
 
 
+async def _log_unknown(svc: Services, item: Any, device_id: str) -> None:
+    item = item if isinstance(item, dict) else {}
+    details = {"device_id": device_id, "topic": str(item.get("topic", ""))[:256],
+               "reason": "telemetry for a device that is not enrolled"}  # fmt: skip
+    log_event("warning", "telemetry_unknown_device", device_id=device_id)
+    await record_security_event(svc.db, ACL_VIOLATION, details, str(item.get("peerhost", "")))
+
+
 async def _rows(items: list[Any], svc: Services, request: ApiRequest):
-    rows: list[RawRow] = []
+    parsed: list[tuple[int, RawRow]] = []
     rejected: list[tuple[int, ApiError]] = []
     for index, item in enumerate(items):
         try:
-            rows.append(to_row(parse_envelope(item)))
+            parsed.append((index, to_row(parse_envelope(item))))
         except ApiError as err:
             rejected.append((index, err))
             if err.code == "topic_mismatch":
                 await _log_mismatch(svc, item, request)
+    # EMQX authn keeps devices that are not enrolled out, so their telemetry means a
+    # misconfigured or forged webhook: refused and logged, never stored.
+    known = await store.known_device_ids(svc.db, [r.device_id for _, r in parsed])
+    rows: list[RawRow] = []
+    for index, row in parsed:
+        if row.device_id in known:
+            rows.append(row)
+            continue
+        message = f"Device {row.device_id} is not enrolled."
+        rejected.append((index, ApiError(403, "unknown_device", message)))
+        await _log_unknown(svc, items[index], row.device_id)
+    rejected.sort(key=lambda pair: pair[0])
     return rows, rejected
 
 

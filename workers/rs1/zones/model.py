@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rs1.text import PlainText
+
 MAX_RANGE_MM = 6000
 TAN_60 = math.tan(math.radians(60))
 
@@ -58,7 +60,7 @@ def in_field_of_view(x: int, y: int) -> bool:
 class Zone(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=32)
+    name: PlainText = Field(min_length=1, max_length=32)
     type: Literal["include", "exclude"] = "include"
     vertices: Annotated[list[tuple[int, int]], Field(min_length=3, max_length=12)]
 
