@@ -35,13 +35,17 @@ else
   say "Python dev requirements up to date"
 fi
 
-# 3. The Workers' own packages as Pyodide wasm wheels (what wrangler uploads).
-if ! stamp python_modules/.rs1-stamp requirements-worker.txt; then
-  say "vendoring Workers packages into python_modules/ (pyemscripten wasm32 wheels)"
+# 3. The Workers' own packages as Pyodide wasm wheels (what wrangler uploads), built for the
+#    Python runtime the Worker configs declare (rs1tools.python_runtime reads them).
+runtime_args=$(PYTHONPATH=scripts .venv/bin/python -m rs1tools.python_runtime pip-args)
+if ! stamp python_modules/.rs1-stamp requirements-worker.txt || ! stamp python_modules/.rs1-stamp wrangler.toml \
+   || [ "$(cat python_modules/.rs1-runtime 2>/dev/null)" != "$runtime_args" ]; then
+  say "vendoring Workers packages into python_modules/ ($runtime_args)"
   rm -rf python_modules
-  .venv/bin/pip install -q --target python_modules \
-    --platform pyemscripten_2026_0_wasm32 --python-version 3.14 \
-    --implementation cp --abi cp314 --only-binary :all: -r requirements-worker.txt
+  # shellcheck disable=SC2086 # the flags are words
+  .venv/bin/pip install -q --target python_modules $runtime_args \
+    --only-binary :all: -r requirements-worker.txt
+  echo "$runtime_args" > python_modules/.rs1-runtime
   touch python_modules/.rs1-stamp
 else
   say "python_modules/ up to date"
