@@ -6,8 +6,10 @@ import asyncio
 import base64
 import contextlib
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiomqtt
@@ -116,6 +118,34 @@ def test_upload_verifies_signature_and_is_idempotent(admin) -> None:
     assert unsigned.status_code == 422
     listed = {(f["model"], f["version"]) for f in admin.get("/admin/firmware").json()["firmware"]}
     assert (model, "2.0.0") in listed and (model, "2.0.2") not in listed
+
+
+def test_upload_refuses_a_relabelled_signed_image(admin) -> None:
+    # The signature covers the bytes, not the manifest's labels: relabelling keeps size,
+    # sha256 and signature valid, and only the image's signed header can tell.
+    model, other = model_name(), model_name()
+    image = build_image(model, "2.9.0", 4096)
+    signed = sign_image(image, FIRMWARE_KEYS.private_pem, model, "2.9.0")
+
+    def put(label_model: str, label_version: str) -> httpx.Response:
+        manifest = signed.model_copy(update={"model": label_model, "version": label_version})
+        header = base64.b64encode(manifest.model_dump_json().encode()).decode()
+        return admin.put(f"/admin/firmware/{label_model}/{label_version}", content=image,
+                         headers={"x-rs1-manifest": header})  # fmt: skip
+
+    as_newer = put(model, "3.0.0")
+    assert as_newer.status_code == 422, as_newer.text
+    assert as_newer.json()["error"] == "firmware_rejected"
+    assert "header says version 2.9.0, the manifest says 3.0.0" in as_newer.json()["message"]
+    as_other_model = put(other, "2.9.0")
+    assert as_other_model.status_code == 422, as_other_model.text
+    assert as_other_model.json()["error"] == "firmware_rejected"
+    mismatch = f"header says model {model}, the manifest says {other}"
+    assert mismatch in as_other_model.json()["message"]
+    listed = {(f["model"], f["version"]) for f in admin.get("/admin/firmware").json()["firmware"]}
+    assert (model, "3.0.0") not in listed and (other, "2.9.0") not in listed
+    honest = put(model, "2.9.0")
+    assert honest.status_code == 201, honest.text
 
 
 def test_offer_and_signed_resumable_download(admin, webhook, ota, enroll) -> None:
@@ -258,3 +288,52 @@ def test_a_trigger_lost_with_the_link_is_sent_again_on_return(admin, webhook, en
     assert all(g[0]["rollout_id"] == rid and g[0]["action"] == "install" for g in got[:3])
     counts = admin.get(f"/admin/rollouts/{rid}").json()["counts"]
     assert counts == {"triggered": 1}
+
+
+def _at_once(calls):
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_racing_uploads_of_one_version_store_one_image(admin, webhook, ota, enroll) -> None:
+    """Two different signed images for one version, each uploaded three times at once: one
+    wins, its twins get 200, the others 409, and devices download exactly the winner."""
+    model = model_name()
+    images = [build_image(model, "1.2.0", size) for size in (5000, 6000)]
+    signed = [sign_image(i, FIRMWARE_KEYS.private_pem, model, "1.2.0") for i in images]
+    headers = [
+        {"x-rs1-manifest": base64.b64encode(m.model_dump_json().encode()).decode()} for m in signed
+    ]
+    url = f"/admin/firmware/{model}/1.2.0"
+    calls = [
+        (lambda i=i: admin.put(url, content=images[i], headers=headers[i]))
+        for i in (0, 1, 0, 1, 0, 1)
+    ]
+    answers = _at_once(calls)
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(201) == 1, statuses
+    winner = [0, 1, 0, 1, 0, 1][statuses.index(201)]
+    for i, status in zip((0, 1, 0, 1, 0, 1), statuses, strict=True):
+        assert status in ((200, 201) if i == winner else (409,)), statuses
+    devices = fleet(enroll, webhook, model, 1)
+    create(admin, model, "1.2.0", stages=[{"percent": 100}])
+    body = offer(ota, devices[0], model).json()
+    assert body["sha256"] == signed[winner].sha256
+    link = urlsplit(body["url"])
+    assert ota.get(f"{link.path}?{link.query}").content == images[winner]
+
+
+def test_racing_rollout_creates_start_one(admin) -> None:
+    model = model_name()
+    assert upload(admin, model, "2.0.0")[0].status_code == 201
+    body = {"firmware_version": "2.0.0", "model": model}
+    answers = _at_once([lambda: admin.post("/admin/rollouts", json=body)] * 5)
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 409, 409, 409, 409], statuses
+    assert all(a.json()["error"] == "rollout_active" for a in answers if a.status_code == 409)
