@@ -1,4 +1,5 @@
-"""Integration fixtures: tests talk HTTP to the Workers' base URLs.
+"""System fixtures (a pytest plugin, tests/conftest.py): tests talk HTTP to the Workers'
+base URLs. Used by tests/integration and tests/runtime_contract.
 
 Set RS1_DEVICE_API_URL, RS1_OTA_URL and RS1_TELEMETRY_URL to test a running system (for
 example `wrangler dev` on a machine with internet). Otherwise one local runtime is started
@@ -40,7 +41,7 @@ class System:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "/integration/" in str(item.path):
+        if "/integration/" in str(item.path) or "/runtime_contract/" in str(item.path):
             item.add_marker(pytest.mark.integration)
 
 

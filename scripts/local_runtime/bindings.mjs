@@ -39,6 +39,23 @@ class Bridge {
   }
 }
 
+// What D1's bind() takes, as workerd's d1-api.ts checks it (synchronously, in bind()):
+// numbers, strings and null as they are; booleans as 1/0; byte arrays, ArrayBuffers and
+// views as arrays of bytes. Anything else — BigInt (Pyodide's form of a Python int beyond
+// 2**53), undefined, other objects — throws D1's own error.
+export function d1Value(value) {
+  const type = typeof value;
+  if (type === "number" || type === "string" || value === null) return value;
+  if (type === "boolean") return value ? 1 : 0;
+  if (value instanceof ArrayBuffer) return Array.from(new Uint8Array(value));
+  if (ArrayBuffer.isView(value)) return Array.from(value);
+  if (Array.isArray(value) && value.every((b) => typeof b === "number" && b >= 0 && b < 256)) {
+    return value;
+  }
+  const message = `Type '${type}' not supported for value '${String(value)}'`;
+  throw new Error(`D1_TYPE_ERROR: ${message}`, { cause: new Error(message) });
+}
+
 export class D1PreparedStatement {
   constructor(db, sql, params) {
     this.db = db;
@@ -46,10 +63,10 @@ export class D1PreparedStatement {
     this.params = params;
   }
   bind(...params) {
-    return new D1PreparedStatement(this.db, this.sql, params);
+    return new D1PreparedStatement(this.db, this.sql, params.map(d1Value));
   }
   wire() {
-    return { sql: this.sql, params: this.params.map((p) => (p === undefined ? null : p)) };
+    return { sql: this.sql, params: this.params };
   }
   run() {
     return this.db.send("run", [this]);

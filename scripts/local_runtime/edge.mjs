@@ -1,5 +1,6 @@
-// Errors the host answers itself (before or around the Python app) follow the app's contract:
-// JSON {error, message, request_id, timestamp} and an X-Request-Id header.
+// What the HTTP layer around a Worker does on workerd, for the local host: its own errors
+// follow the app's contract (JSON {error, message, request_id, timestamp} and X-Request-Id),
+// and hop-by-hop headers set by the Worker are dropped.
 import { randomBytes } from "node:crypto";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/; // rs1.http.app.request_id_for
@@ -31,5 +32,15 @@ export function refuseUnparsed(err, socket) {
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
       `x-request-id: ${request_id}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `connection: close\r\n\r\n${body}`,
+  );
+}
+
+// Hop-by-hop headers a Worker sets on an ordinary (non-101) response never reach the client
+// on workerd: the HTTP layer owns the connection. (Checked on workerd 1.20260820.1: a 426 with
+// Upgrade/Connection arrives without them.)
+const HOP_BY_HOP = new Set(["connection", "upgrade", "keep-alive", "transfer-encoding", "te", "trailer"]);
+export function endToEnd(headers) {
+  return Object.fromEntries(
+    [...headers].filter(([name]) => !HOP_BY_HOP.has(name) && !name.startsWith("proxy-")),
   );
 }

@@ -16,7 +16,7 @@ import { loadPyodide } from "pyodide";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { Bridge, makeBinding } from "./bindings.mjs";
 import { DurableObjects } from "./durable_objects.mjs";
-import { errorResponse, refuseUnparsed } from "./errors.mjs";
+import { endToEnd, errorResponse, refuseUnparsed } from "./edge.mjs";
 import { answerUpgrade, workerGlobals } from "./websockets.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -158,9 +158,9 @@ async function toWebRequest(req, worker) {
 }
 
 async function writeResponse(res, response) {
-  const headers = Object.fromEntries(response.headers);
+  const headers = endToEnd(response.headers);
   // workerd sends Content-Length for fixed-size bodies; streamed bodies set it themselves.
-  if (response.body && !("content-length" in headers) && !headers["transfer-encoding"]) {
+  if (response.body && !("content-length" in headers)) {
     const buf = Buffer.from(await response.arrayBuffer());
     headers["content-length"] = String(buf.length);
     res.writeHead(response.status, headers);

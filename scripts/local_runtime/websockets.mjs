@@ -8,7 +8,7 @@
 // durable_objects.mjs) deliver to the object's webSocketMessage/webSocketClose handlers
 // instead of event listeners.
 import { WebSocketServer } from "ws";
-import { errorResponse } from "./errors.mjs";
+import { endToEnd, errorResponse } from "./edge.mjs";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -227,8 +227,8 @@ function completeUpgrade(req, socket, head, response, log) {
 async function refuseUpgrade(socket, response) {
   const body = Buffer.from(await response.arrayBuffer());
   const lines = [`HTTP/1.1 ${response.status} ${response.statusText || "Error"}`];
-  for (const [name, value] of response.headers) {
-    if (name !== "content-length" && name !== "connection") lines.push(`${name}: ${value}`);
+  for (const [name, value] of Object.entries(endToEnd(response.headers))) {
+    if (name !== "content-length") lines.push(`${name}: ${value}`);
   }
   lines.push(`content-length: ${body.length}`, "connection: close", "", "");
   socket.end(Buffer.concat([Buffer.from(lines.join("\r\n")), body]));

@@ -20,8 +20,9 @@ export function fromBase64(text) {
 
 // Binary values cross the wire as {"$b64": "..."} both ways.
 export function encode(value) {
-  // D1 takes no BigInt; Pyodide sends Python ints above 2**53 as BigInt.
-  if (typeof value === "bigint") return Number(value);
+  // Never converted: workerd's bindings refuse BigInt (Pyodide's form of a Python int above
+  // 2**53); D1's bind() already threw its own error before anything reaches the wire.
+  if (typeof value === "bigint") throw new TypeError(`BigInt ${value} cannot cross a binding`);
   if (value instanceof ArrayBuffer) return { [B64]: toBase64(new Uint8Array(value)) };
   if (ArrayBuffer.isView(value)) {
     return { [B64]: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };

@@ -18,12 +18,19 @@ MAX_LIMIT = 1_000
 
 
 def _after(raw: str) -> tuple[int, str]:
+    """(received_at or hour, message_id) from a cursor; bounded, so D1 can bind them."""
     position = decode_cursor(raw)
-    try:
-        at, key = position
-        return int(at), str(key)
-    except (ValueError, TypeError):
-        raise bad_request("'cursor' is not a cursor this API returned.") from None
+    valid = (
+        isinstance(position, list)
+        and len(position) == 2
+        and isinstance(position[0], int)
+        and 0 <= position[0] <= 10**13
+        and isinstance(position[1], str)
+        and len(position[1]) <= 64
+    )
+    if not valid:
+        raise bad_request("'cursor' is not a cursor this API returned.")
+    return position[0], position[1]
 
 
 async def _raw(svc: Services, device_id: str, start: int, end: int, limit: int, after) -> list:

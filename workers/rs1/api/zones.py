@@ -66,7 +66,8 @@ def _if_match(request: ApiRequest) -> int:
     raw = request.header("if-match").strip().strip('"').removeprefix("W/").strip('"')
     if not raw:
         raise ApiError(428, "precondition_required", "Send If-Match: <current version>.")
-    if not raw.isdigit():
+    # ASCII digits only ("²".isdigit() is true too), and small enough for D1 to bind.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 15):
         raise ApiError(400, "bad_request", "If-Match must be a version number.")
     return int(raw)
 

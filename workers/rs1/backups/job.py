@@ -31,13 +31,11 @@ async def _schema(db: Database) -> tuple[list[dict[str, Any]], list[str]]:
 
 async def _dump_table(db: Database, name: str, out: list[str]) -> dict[str, Any]:
     checksum = TableChecksum()
-    last = -(2**63)
+    select = f'SELECT rowid AS "__rowid", * FROM "{name}"'
+    # The first page has no lower bound: D1 refuses a bound below -2**53 (Pyodide passes it as
+    # a JS BigInt: D1_TYPE_ERROR), and rowids can be negative.
+    page = await db.all(f"{select} ORDER BY rowid LIMIT ?", PAGE)
     while True:
-        page = await db.all(
-            f'SELECT rowid AS "__rowid", * FROM "{name}" WHERE rowid > ? ORDER BY rowid LIMIT ?',
-            last,
-            PAGE,
-        )
         if not page:
             return checksum.result()
         last = page[-1]["__rowid"]
@@ -45,6 +43,7 @@ async def _dump_table(db: Database, name: str, out: list[str]) -> dict[str, Any]
         for row in rows:
             checksum.add(row)
         out.append(insert_sql(name, list(rows[0]), rows))
+        page = await db.all(f"{select} WHERE rowid > ? ORDER BY rowid LIMIT ?", last, PAGE)
 
 
 async def build_backup(db: Database, created_at: str) -> tuple[bytes, dict[str, Any]]:

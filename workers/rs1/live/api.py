@@ -34,8 +34,8 @@ async def watch_targets(request: ApiRequest, svc: Services, device_id: str) -> A
         raise ApiError(
             426,
             "upgrade_required",
+            # No Upgrade/Connection headers: workerd drops hop-by-hop headers on a non-101.
             f"This is a WebSocket endpoint: connect with Upgrade: websocket ({PROTOCOL}).",
-            headers={"upgrade": "websocket", "connection": "Upgrade"},
         )
     if svc.live is None:
         raise ApiError(503, "live_unavailable", "Live targets are not configured here.")

@@ -90,7 +90,7 @@ TELEMETRY_KINDS: dict[str, type[_Payload]] = {
 class ConfigStatus(_Payload):
     """opticworks/{id}/config/status — a device's answer to config/update."""
 
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=2**31 - 1)
     status: Literal["applied", "rejected"]
     error: str | None = Field(default=None, max_length=512)
 

@@ -4,9 +4,13 @@ Templated authn/authz values may arrive as strings ("1", "false"); pydantic's la
 coerces them. Unknown fields are ignored: EMQX adds fields across versions.
 """
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_FIELD = 256
+# Epoch milliseconds, bounded: D1 refuses Python ints beyond 2**53 (they cross as BigInt).
+Millis = Annotated[int, Field(ge=0, le=10**13)]
 
 
 class _Lenient(BaseModel):
@@ -38,8 +42,8 @@ class PublishEnvelope(_Lenient):
     topic: str
     payload: str  # the raw payload as a string: JSON payloads are parsed again
     qos: int = 0
-    timestamp: int  # ms
-    publish_received_at: int | None = None
+    timestamp: Millis
+    publish_received_at: Millis | None = None
     peerhost: str = ""
 
 
@@ -49,7 +53,7 @@ class ClientEvent(_Lenient):
     event: str = ""
     clientid: str
     username: str = ""
-    timestamp: int  # ms
-    connected_at: int | None = None
-    disconnected_at: int | None = None
+    timestamp: Millis
+    connected_at: Millis | None = None
+    disconnected_at: Millis | None = None
     reason: str = ""
