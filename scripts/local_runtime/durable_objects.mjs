@@ -113,19 +113,20 @@ export class DurableObjectNamespace {
 // Hibernation-API events and the object methods that receive them (workerd's raw arguments).
 const HANDLERS = { message: "webSocketMessage", close: "webSocketClose", error: "webSocketError" };
 
-// All Workers' object classes and live instances. `dispatcher` is the Python shim
-// (rs1_local_dispatch) that constructs instances and calls their handlers.
+// All Workers' object classes and live instances. Each class runs in one Pyodide isolate of
+// its Worker: `dispatcher` is that isolate's Python shim (rs1_local_dispatch), which constructs
+// instances and calls their handlers. An object id has one instance, whichever isolate of
+// which Worker addresses it, as on Cloudflare.
 export class DurableObjects {
-  constructor(dispatcher, log) {
-    this.dispatcher = dispatcher;
+  constructor(log) {
     this.log = log;
-    this.classes = new Map(); // "script/class" -> { module, env }
-    this.instances = new Map(); // "script/class/idhex" -> { state, instance }
+    this.classes = new Map(); // "script/class" -> { module, env, dispatcher }
+    this.instances = new Map(); // "script/class/idhex" -> { state, instance, dispatcher }
   }
 
   // A Worker's env is complete only after its namespaces exist, so classes register late.
-  define(scriptName, className, module, env) {
-    this.classes.set(`${scriptName}/${className}`, { module, env });
+  define(scriptName, className, module, env, dispatcher) {
+    this.classes.set(`${scriptName}/${className}`, { module, env, dispatcher });
   }
 
   namespace(scriptName, className) {
@@ -139,23 +140,24 @@ export class DurableObjects {
     const cls = this.classes.get(`${ns.scriptName}/${ns.className}`);
     if (!cls) throw new Error(`No Durable Object class ${ns.className} in ${ns.scriptName}`);
     const state = new DurableObjectState(id, this.log);
-    const instance = this.dispatcher.durable_object(cls.module, ns.className, state, cls.env);
-    state.handlers = (kind, ws, ...args) => this.socketEvent(instance, kind, ws, args);
-    entry = { state, instance };
+    const { dispatcher } = cls;
+    const instance = dispatcher.durable_object(cls.module, ns.className, state, cls.env);
+    state.handlers = (kind, ws, ...args) => this.socketEvent(entry, kind, ws, args);
+    entry = { state, instance, dispatcher };
     this.instances.set(key, entry);
     return entry;
   }
 
   async fetch(ns, id, request) {
-    const { instance } = this.instanceFor(ns, id);
-    return await this.dispatcher.durable_object_fetch(instance, request);
+    const { instance, dispatcher } = this.instanceFor(ns, id);
+    return await dispatcher.durable_object_fetch(instance, request);
   }
 
-  socketEvent(instance, kind, ws, args) {
+  socketEvent({ instance, dispatcher }, kind, ws, args) {
     const method = HANDLERS[kind];
     if (!method) return;
     Promise.resolve()
-      .then(() => this.dispatcher.durable_object_call(instance, method, ws, ...args))
+      .then(() => dispatcher.durable_object_call(instance, method, ws, ...args))
       .catch((e) => this.log(`durable object ${method} failed:`, e));
   }
 }

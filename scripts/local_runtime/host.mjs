@@ -3,10 +3,12 @@
 // workerd cannot run Python Workers offline (it downloads its Pyodide bundle at startup), so
 // this host runs the Workers' real Python code on Pyodide (npm) and gives them Miniflare's real
 // local D1/KV/R2 through a bridge Worker. One Node process serves all three Workers on their
-// own ports over one persisted state directory, like production's shared D1. Durable Objects
-// and WebSockets are emulated in process (durable_objects.mjs, websockets.mjs).
+// own ports over one persisted state directory, like production's shared D1. Each Worker runs
+// in RS1_ISOLATES Pyodide instances (default 2) taking requests round-robin: as in
+// production, requests to one Worker do not share module state. Durable Objects and
+// WebSockets are emulated in process (durable_objects.mjs, websockets.mjs).
 //
-// Usage: node scripts/local_runtime/host.mjs   (env: RS1_HOST, RS1_STATE_DIR,
+// Usage: node scripts/local_runtime/host.mjs   (env: RS1_HOST, RS1_STATE_DIR, RS1_ISOLATES,
 //        RS1_DEVICE_API_PORT=8787, RS1_OTA_PORT=8788, RS1_TELEMETRY_PORT=8789)
 import http from "node:http";
 import path from "node:path";
@@ -23,6 +25,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const host = process.env.RS1_HOST || "127.0.0.1";
 const stateDir = path.resolve(root, process.env.RS1_STATE_DIR || ".state");
+const ISOLATES = Math.max(1, Number(process.env.RS1_ISOLATES || 2));
 
 const WORKERS = [
   { config: "wrangler.toml", port: Number(process.env.RS1_DEVICE_API_PORT || 8787) },
@@ -109,7 +112,7 @@ function localVars() {
   return vars;
 }
 
-function makeEnv(worker, bridge, objects) {
+function makeEnv(worker, bridge, objects, dispatcher) {
   // vars, plus secrets from .dev.vars (wrangler reads them into the same bindings).
   const env = { ...worker.vars, ...localVars() };
   for (const name of Object.keys(worker.d1)) env[name] = makeBinding(bridge, "d1", name);
@@ -118,7 +121,7 @@ function makeEnv(worker, bridge, objects) {
   for (const [name, { className, scriptName }] of Object.entries(worker.durableObjects)) {
     env[name] = objects.namespace(scriptName || worker.name, className);
     // A class this Worker defines runs with this Worker's env (script_name bindings reuse it).
-    if (!scriptName) objects.define(worker.name, className, worker.module, env);
+    if (!scriptName) objects.define(worker.name, className, worker.module, env, dispatcher);
   }
   return env;
 }
@@ -184,8 +187,16 @@ async function runScheduled(worker, dispatcher, env, url) {
   return new Response("ok", { headers: { "content-type": "text/plain" } });
 }
 
-function serve(worker, dispatcher, env) {
+// Round-robin over a Worker's isolates, as Cloudflare spreads requests over many.
+function roundRobin(isolates) {
+  let next = 0;
+  return () => isolates[next++ % isolates.length];
+}
+
+function serve(worker, isolates, env) {
+  const pick = roundRobin(isolates);
   const server = http.createServer(async (req, res) => {
+    const dispatcher = pick();
     let response;
     try {
       const url = new URL(req.url, `http://${host}`);
@@ -217,6 +228,7 @@ function serve(worker, dispatcher, env) {
   // edge refuses itself) still get the error contract, never a bare 400.
   server.on("clientError", (err, socket) => refuseUnparsed(err, socket));
   server.on("upgrade", (req, socket, head) => {
+    const dispatcher = pick();
     const call = async () =>
       dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, makeCtx());
     answerUpgrade(req, socket, head, call, (...args) => log(`${worker.name}`, ...args));
@@ -228,15 +240,26 @@ function serve(worker, dispatcher, env) {
 async function main() {
   const started = Date.now();
   const workers = WORKERS.map(describeWorker);
-  const [mf, { dispatcher }] = await Promise.all([startMiniflare(workers), startPyodide()]);
+  const mfReady = startMiniflare(workers);
+  // Each Worker's isolates: its own Pyodide instances, importing only its own module.
+  const isolates = [];
+  for (const w of workers) {
+    const own = [];
+    for (let i = 0; i < ISOLATES; i++) {
+      const { dispatcher } = await startPyodide();
+      dispatcher.load(w.module);
+      own.push(dispatcher);
+    }
+    isolates.push(own);
+  }
+  const mf = await mfReady;
   const bridge = new Bridge(await mf.ready);
-  for (const w of workers) dispatcher.load(w.module);
-  const objects = new DurableObjects(dispatcher, log);
-  const envs = workers.map((w) => makeEnv(w, bridge, objects));
+  const objects = new DurableObjects(log);
+  const envs = workers.map((w, i) => makeEnv(w, bridge, objects, isolates[i][0]));
   const servers = [];
   for (const [i, w] of workers.entries()) {
-    servers.push(await serve(w, dispatcher, envs[i]));
-    log(`${w.name.padEnd(15)} http://${host}:${w.port}  (workers/${w.module}.py)`);
+    servers.push(await serve(w, isolates[i], envs[i]));
+    log(`${w.name.padEnd(15)} http://${host}:${w.port}  (workers/${w.module}.py, ${ISOLATES} isolates)`);
   }
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; state in ${stateDir}`);
   const stop = async () => {
