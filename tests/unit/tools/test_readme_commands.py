@@ -24,11 +24,14 @@ setup has its keypair). `<name>` is replaced from PLACEHOLDERS; an unknown one f
 Commands that cannot run in a unit test are listed in SKIPPED with the reason; each still
 gets the offline check given there, if any (`make -n`, `--dry-run`, `--help`, test
 collection), so its interpreter, PYTHONPATH and imports are checked as written. Everything
-else runs: a README that gains a command either runs it here or lists it in SKIPPED. A code
-block in a language this file does not know, an unlabelled block not in NOT_COMMANDS, and a
-SKIPPED or NOT_COMMANDS entry that nothing uses all fail.
+else runs (with a timeout), except that make/npm/npx/wrangler/pip commands fail unless listed
+in SKIPPED: a README that gains a command either runs it here or lists it in SKIPPED. Python
+run from PATH (`python`, `python3`, `pytest`) and a `cd` to an absolute path fail before
+anything runs. A code block in a language this file does not know, an unlabelled block not in
+NOT_COMMANDS, and a SKIPPED or NOT_COMMANDS entry that nothing uses all fail.
 """
 
+import contextlib
 import os
 import re
 import shlex
@@ -62,6 +65,11 @@ PLACEHOLDERS = {
 }
 
 BLOCK_TIMEOUT_S = 60
+
+# Never run, whatever their arguments: every make target bootstraps through scripts/setup.sh
+# and npm/npx install or reach the network, which would write through the sandbox's links
+# into this checkout's .venv and node_modules. Such a command must be listed in SKIPPED.
+NEVER_RUN = frozenset({"make", "npm", "npx", "wrangler", "pip", "pip3"})
 
 
 def _make_dry_run(tokens: list[str]) -> list[str]:
@@ -164,6 +172,8 @@ def _blocks(path: Path) -> list[Block]:
         fence = FENCE.match(line)
         if fence:
             indent, mark = len(fence["indent"]), fence["fence"]
+            if indent < (list_indent or 0):
+                list_indent = None  # a fence left of the item's content ends the list
             body: list[str] = []
             i += 1
             while i < len(lines) and not re.fullmatch(
@@ -210,11 +220,12 @@ def _is_shell(block: Block) -> bool:
     return block.language in SHELL_LANGUAGES or block.indented
 
 
-def _not_a_command(block: Block) -> str | None:
+def _not_a_command(block: Block) -> tuple[str, str] | None:
+    """The NOT_COMMANDS key of an unlabelled fence, if it is listed there."""
     first = block.text.strip().splitlines()[0].strip() if block.text.strip() else ""
-    for (readme, start), what in NOT_COMMANDS.items():
-        if block.readme == readme and first.startswith(start):
-            return what
+    for readme, start in NOT_COMMANDS:
+        if block.language == "" and block.readme == readme and first.startswith(start):
+            return readme, start
     return None
 
 
@@ -314,11 +325,11 @@ def _sandbox(dest: Path) -> Path:
         check=True,
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if not source.is_file() and not source.is_symlink():
-            continue  # deleted in the working tree
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest / name, follow_symlinks=False)
+        try:
+            shutil.copy2(REPO / name, dest / name, follow_symlinks=False)
+        except (FileNotFoundError, IsADirectoryError):
+            continue  # deleted in the working tree (since git listed it)
     for name in BOOTSTRAP_OUTPUTS:
         if (REPO / name).exists():
             (dest / name).symlink_to(REPO / name)
@@ -358,49 +369,63 @@ def test_every_code_block_is_a_known_kind() -> None:
         for block in BLOCKS
         if not _is_shell(block)
         and block.language not in OTHER_LANGUAGES
-        and not (block.language == "" and _not_a_command(block))
+        and not _not_a_command(block)
     ]
     assert not unknown, (
         "code blocks of unknown kind (label shell ones bash/sh; add a language to "
         f"OTHER_LANGUAGES or an unlabelled non-command to NOT_COMMANDS): {unknown}"
     )
-    used = {key for key in NOT_COMMANDS for block in BLOCKS if _not_a_command(block)}
+    used = {_not_a_command(block) for block in BLOCKS} - {None}
     assert used == set(NOT_COMMANDS), (
         f"NOT_COMMANDS entries no README has: {set(NOT_COMMANDS) - used}"
     )
 
 
 def test_every_skip_is_used() -> None:
-    commands = [_instantiate(c, False) for block in SHELL_BLOCKS for c in _commands(block)]
-    used = {_skip_for(command) for command in commands}
+    used = set()
+    for block in SHELL_BLOCKS:
+        for command in _commands(block):
+            with contextlib.suppress(KeyError):  # unknown placeholders fail the test below
+                used.add(_skip_for(_instantiate(command, False)))
     stale = [skip.prefix for skip in SKIPPED if skip not in used]
     assert not stale, f"SKIPPED entries that match no README command (remove them): {stale}"
 
 
+def _problems(block: Block, keep_optional: bool) -> list[str]:
+    """What makes a command wrong before it runs (and unsafe to run in the sandbox)."""
+    problems = []
+    for raw in _commands(block):
+        try:
+            command = _instantiate(raw, keep_optional)
+        except KeyError as exc:
+            problems.append(f"{block.id}: {exc.args[0]}")
+            continue
+        _, words = _split(command)
+        program = words[0] if words else ""
+        if Path(program).name in NEVER_RUN and _skip_for(command) is None:
+            problems.append(f"{block.id}: {raw!r} is not run here: list it in SKIPPED, with why")
+        if re.fullmatch(r"python3?(\.\d+)?|pytest|ruff", program):
+            problems.append(
+                f"{block.id}: {raw!r} runs `{program}` from PATH; write `.venv/bin/python "
+                "-m ...` (a fresh machine may have no `python`; the dependencies are in .venv)"
+            )
+        if str(REPO) in command or re.search(r"(^|[;&|]\s*)cd\s+/", command):
+            problems.append(f"{block.id}: {raw!r} names an absolute path of one checkout")
+    return problems
+
+
 @pytest.mark.parametrize("keep_optional", [False, True], ids=["optional-dropped", "optional-kept"])
 def test_commands_name_what_a_fresh_clone_has(keep_optional: bool) -> None:
-    problems = []
-    for block in SHELL_BLOCKS:
-        for raw in _commands(block):
-            try:
-                command = _instantiate(raw, keep_optional)
-            except KeyError as exc:
-                problems.append(f"{block.id}: {exc.args[0]}")
-                continue
-            _, words = _split(command)
-            program = words[0] if words else ""
-            if re.fullmatch(r"python3?(\.\d+)?|pip3?|pytest|ruff", program):
-                problems.append(
-                    f"{block.id}: {raw!r} runs `{program}` from PATH; write `.venv/bin/python "
-                    "-m ...` (a fresh machine may have no `python`, the dependencies are in .venv)"
-                )
-            if str(REPO) in command or re.search(r"(^|[;&|]\s*)cd\s+/", command):
-                problems.append(f"{block.id}: {raw!r} names an absolute path of one checkout")
+    problems = [p for block in SHELL_BLOCKS for p in _problems(block, keep_optional)]
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("block", SHELL_BLOCKS, ids=[block.id for block in SHELL_BLOCKS])
 def test_readme_block_runs_as_written(block: Block, tmp_path: Path) -> None:
+    problems = _problems(block, False) + _problems(block, True)
+    assert not problems, "not run, see test_commands_name_what_a_fresh_clone_has:\n" + "\n".join(
+        problems
+    )
     sandbox = _sandbox(tmp_path)
     scripts = [_script(block, keep_optional=False)]
     kept = _script(block, keep_optional=True)
