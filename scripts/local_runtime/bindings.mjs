@@ -6,6 +6,7 @@
 import { Readable } from "node:stream";
 import { Pool } from "undici";
 import { decode, encode } from "./wire.mjs";
+import { checkKvPut, checkStatement, countD1Query } from "./limits.mjs";
 
 class Bridge {
   constructor(url) {
@@ -99,8 +100,10 @@ export class D1Database {
   withSession() {
     return this;
   }
-  send(mode, statements, column = null) {
+  async send(mode, statements, column = null) {
     const stmts = Array.from(statements, (s) => s.wire());
+    countD1Query();
+    for (const s of stmts) checkStatement(s.sql, s.params);
     return this.bridge.call("d1", this.binding, { mode, stmts, column });
   }
 }
@@ -137,12 +140,10 @@ export class KvNamespace {
   }
   async put(key, value, options) {
     const opts = { ...(options || {}) };
-    await this.bridge.call("kv", this.binding, {
-      op: "put",
-      key,
-      value: typeof value === "string" ? value : await toBytes(value),
-      options: opts,
-    });
+    const body = typeof value === "string" ? value : await toBytes(value);
+    const size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+    checkKvPut(String(key), size, (line) => console.log(`[rs1-local] warning ${line}`));
+    await this.bridge.call("kv", this.binding, { op: "put", key, value: body, options: opts });
   }
   delete(key) {
     return this.bridge.call("kv", this.binding, { op: "delete", key });

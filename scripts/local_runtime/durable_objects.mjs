@@ -8,6 +8,7 @@
 // A binding names a class and optionally the Worker defining it (`script_name`); the class is
 // always instantiated with that Worker's env, as on Cloudflare.
 import { createHash, randomBytes } from "node:crypto";
+import { countSubrequest, runInvocation } from "./limits.mjs";
 
 export class DurableObjectId {
   constructor(hex, name) {
@@ -71,6 +72,7 @@ class DurableObject {
   }
 
   fetch(input, init) {
+    countSubrequest();
     const request = new Request(input, init);
     return this.registry.fetch(this.ns, this.id, request);
   }
@@ -156,8 +158,8 @@ export class DurableObjects {
   socketEvent({ instance, dispatcher }, kind, ws, args) {
     const method = HANDLERS[kind];
     if (!method) return;
-    Promise.resolve()
-      .then(() => dispatcher.durable_object_call(instance, method, ws, ...args))
+    // Each hibernation event is an invocation of its own (its own limits).
+    runInvocation(() => Promise.resolve().then(() => dispatcher.durable_object_call(instance, method, ws, ...args)))
       .catch((e) => this.log(`durable object ${method} failed:`, e));
   }
 }

@@ -19,6 +19,7 @@ import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangle
 import { Bridge, makeBinding } from "./bindings.mjs";
 import { DurableObjects } from "./durable_objects.mjs";
 import { endToEnd, errorResponse, refuseUnparsed } from "./edge.mjs";
+import { LIMITS, runInvocation } from "./limits.mjs";
 import { answerUpgrade, workerGlobals } from "./websockets.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -141,9 +142,19 @@ function makeCtx() {
 
 const EDGE_REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
 
+class TooLarge extends Error {}
+
+// The edge refuses bodies over the platform's limit before a Worker runs.
 async function readBody(req) {
+  const declared = Number(req.headers["content-length"] || 0);
+  if (declared > LIMITS.requestBodyBytes) throw new TooLarge();
   const chunks = [];
-  for await (const c of req) chunks.push(c);
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > LIMITS.requestBodyBytes) throw new TooLarge();
+    chunks.push(c);
+  }
   return Buffer.concat(chunks);
 }
 
@@ -182,8 +193,10 @@ async function runScheduled(worker, dispatcher, env, url) {
   const time = Number(url.searchParams.get("time") || Date.now());
   const controller = { cron, scheduledTime: time, type: "scheduled", noRetry() {} };
   const ctx = makeCtx();
-  await dispatcher.scheduled(worker.module, controller, env, ctx);
-  await Promise.all(ctx.pending);
+  await runInvocation(async () => {
+    await dispatcher.scheduled(worker.module, controller, env, ctx);
+    await Promise.all(ctx.pending);
+  });
   return new Response("ok", { headers: { "content-type": "text/plain" } });
 }
 
@@ -207,14 +220,20 @@ function serve(worker, isolates, env) {
         response = errorResponse(405, "method_not_allowed", `${req.method} is not allowed.`, req.headers);
       } else {
         const ctx = makeCtx();
-        response = await dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, ctx);
+        const request = await toWebRequest(req, worker);
+        response = await runInvocation(() => dispatcher.fetch(worker.module, request, env, ctx));
         Promise.all(ctx.pending);
         if (response.status === 101) throw new Error("101 answered a request without Upgrade");
       }
     } catch (err) {
-      // The Python app turns its own exceptions into JSON 500s; this is the runtime's last net.
-      log(`${worker.name} uncaught:`, err);
-      response = errorResponse(500, "internal_error", "The Worker threw an exception.", req.headers);
+      if (err instanceof TooLarge) {
+        const message = `Request bodies are at most ${LIMITS.requestBodyBytes} bytes.`;
+        response = errorResponse(413, "payload_too_large", message, req.headers);
+      } else {
+        // The Python app turns its own exceptions into JSON 500s; this is the runtime's last net.
+        log(`${worker.name} uncaught:`, err);
+        response = errorResponse(500, "internal_error", "The Worker threw an exception.", req.headers);
+      }
     }
     try {
       await writeResponse(res, response);
@@ -229,8 +248,10 @@ function serve(worker, isolates, env) {
   server.on("clientError", (err, socket) => refuseUnparsed(err, socket));
   server.on("upgrade", (req, socket, head) => {
     const dispatcher = pick();
-    const call = async () =>
-      dispatcher.fetch(worker.module, await toWebRequest(req, worker), env, makeCtx());
+    const call = async () => {
+      const request = await toWebRequest(req, worker);
+      return runInvocation(() => dispatcher.fetch(worker.module, request, env, makeCtx()));
+    };
     answerUpgrade(req, socket, head, call, (...args) => log(`${worker.name}`, ...args));
   });
   server.keepAliveTimeout = 65_000;

@@ -9,6 +9,7 @@
 // instead of event listeners.
 import { WebSocketServer } from "ws";
 import { endToEnd, errorResponse } from "./edge.mjs";
+import { countSubrequest } from "./limits.mjs";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -183,6 +184,8 @@ export const Response = new Proxy(NodeResponse, {
 // The `js` module the Python code sees: globalThis, plus workerd's WebSocket pieces.
 export function workerGlobals() {
   return Object.create(globalThis, {
+    // A Worker's fetch() is a subrequest, counted against its invocation's limit.
+    fetch: { value: (...args) => (countSubrequest(), globalThis.fetch(...args)) },
     Response: { value: Response },
     WebSocketPair: { value: WebSocketPair },
     WebSocket: { value: WebSocket },

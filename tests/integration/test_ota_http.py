@@ -329,9 +329,10 @@ def test_racing_uploads_of_one_version_store_one_image(admin, webhook, ota, enro
     assert ota.get(f"{link.path}?{link.query}").content == images[winner]
 
 
-def test_racing_rollout_creates_start_one(admin) -> None:
+def test_racing_rollout_creates_start_one(admin, webhook, enroll) -> None:
     model = model_name()
     assert upload(admin, model, "2.0.0")[0].status_code == 201
+    fleet(enroll, webhook, model, 1)  # a device in flight keeps the winner live
     body = {"firmware_version": "2.0.0", "model": model}
     answers = _at_once([lambda: admin.post("/admin/rollouts", json=body)] * 5)
     statuses = sorted(a.status_code for a in answers)

@@ -158,6 +158,8 @@ def _new(db, stages=(10, 50, 100)) -> ro.NewRollout:
 @given(rnd=interleavings)
 def test_racing_rollout_creates_start_one(rnd) -> None:
     svc, db = racing(rnd)
+    device = enroll_one(db, "AA:BB:CC:00:02:09")  # in flight: the winner stays live
+    asyncio.run(db.run("UPDATE devices SET online = 1 WHERE device_id = ?", device))
     spec = _new(db)
     results = gather(*(ro.create(svc, spec, T0) for _ in range(5)))
     assert sum(isinstance(r, ro.Rollout) for r in results) == 1
