@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rs1.backups.dump import TableChecksum, include_table
+from rs1.backups.dump import TableChecksum, rows_backed_up
 from rs1tools.localstack import ROOT, tool_env
 
 
@@ -69,7 +69,7 @@ def checksums(state: Path) -> dict[str, dict[str, Any]]:
     try:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         result = {}
-        for name in sorted(n for n in names if include_table(n)):
+        for name in sorted(n for n in names if rows_backed_up(n)):
             checksum = TableChecksum()
             for row in conn.execute(f'SELECT * FROM "{name}" ORDER BY rowid'):
                 checksum.add(dict(row))

@@ -9,12 +9,19 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from rs1.backups.dump import TableChecksum, include_table, insert_sql
+from rs1.backups.dump import TableChecksum, include_table, insert_sql, rows_backed_up
 from rs1.logs import log_event
 from rs1.services import Services
 from rs1.storage.database import Database
 
-PAGE = 500
+PAGE = 1_000
+# D1 queries the backup may make in its invocation (D1 allows 1,000; the rest is headroom):
+# past it the backup stops with an error instead of being cut off by the platform midway.
+MAX_QUERIES = 900
+
+
+class BackupTooLarge(Exception):
+    """The rows to back up need more D1 queries than one invocation may make."""
 
 
 def backup_key(day: str) -> str:
@@ -29,13 +36,16 @@ async def _schema(db: Database) -> tuple[list[dict[str, Any]], list[str]]:
     return [t for t in tables if include_table(t["name"])], [i["sql"] for i in indexes]
 
 
-async def _dump_table(db: Database, name: str, out: list[str]) -> dict[str, Any]:
+async def _dump_table(db: Database, name: str, out: list[str], budget: list[int]) -> dict[str, Any]:
     checksum = TableChecksum()
     select = f'SELECT rowid AS "__rowid", * FROM "{name}"'
     # The first page has no lower bound: D1 refuses a bound below -2**53 (Pyodide passes it as
     # a JS BigInt: D1_TYPE_ERROR), and rowids can be negative.
     page = await db.all(f"{select} ORDER BY rowid LIMIT ?", PAGE)
     while True:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise BackupTooLarge(f"{name}: more rows than {MAX_QUERIES} queries of {PAGE} read")
         if not page:
             return checksum.result()
         last = page[-1]["__rowid"]
@@ -51,8 +61,9 @@ async def build_backup(db: Database, created_at: str) -> tuple[bytes, dict[str, 
     parts = [f"-- RS-1 Cloud D1 backup {created_at}\nPRAGMA defer_foreign_keys = on;\n"]
     parts += [f"{t['sql']};\n" for t in tables]
     checksums = {}
-    for table in tables:
-        checksums[table["name"]] = await _dump_table(db, table["name"], parts)
+    budget = [MAX_QUERIES - 2]  # the two schema reads
+    for table in (t for t in tables if rows_backed_up(t["name"])):
+        checksums[table["name"]] = await _dump_table(db, table["name"], parts, budget)
     parts += [f"{sql};\n" for sql in indexes]
     data = gzip.compress("".join(parts).encode(), mtime=0)
     manifest = {"created_at": created_at, "tables": checksums, "format": "sql+gzip"}
