@@ -79,8 +79,12 @@ class FirmwareKeys:
 
     @classmethod
     def generate(cls) -> "FirmwareKeys":
-        private, public = generate_keypair()
-        der = serialization.load_pem_public_key(public).public_bytes(
+        return cls.from_private_pem(generate_keypair()[0])
+
+    @classmethod
+    def from_private_pem(cls, private: bytes) -> "FirmwareKeys":
+        key = serialization.load_pem_private_key(private, password=None)
+        der = key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return cls(private, base64.b64encode(der).decode())

@@ -2,9 +2,13 @@
 base URLs. Used by tests/integration and tests/runtime_contract.
 
 Set RS1_DEVICE_API_URL, RS1_OTA_URL and RS1_TELEMETRY_URL to test a running system (for
-example `wrangler dev` on a machine with internet). Otherwise one local runtime is started
-for the session on free ports over a fresh state directory, and its whole process group is
-killed at the end.
+example `wrangler dev` on a machine with internet, or `make dev`), with RS1_ADMIN_TOKEN (an
+admin session of that system) and, where the system has them: RS1_MQTT_PORT and
+RS1_EMQX_API_URL (its broker), RS1_FIRMWARE_PRIVATE_KEY (the PEM file whose public key the
+Workers trust), and WEBHOOK_SECRET (in the environment or .dev.vars). Tests that
+need a part the system lacks skip, naming it. Otherwise one local runtime is started for the
+session on free ports over a fresh state directory, and its whole process group is killed at
+the end.
 """
 
 import os
@@ -16,10 +20,13 @@ import access_idp
 import httpx
 import pytest
 
-from helpers import FIRMWARE_KEYS, random_mac
+from helpers import FIRMWARE_KEYS, FirmwareKeys, random_mac
 from rs1tools.devvars import secret
 from rs1tools.sessions import api_token, bearer, bootstrap_token
 from rs1tools.system import LocalSystem
+
+# The local Access stand-in's signing key (its JWKS is served to the local Workers).
+SESSION_ACCESS_KEY = access_idp.new_key()
 
 ENV_URLS = {
     "device_api": "RS1_DEVICE_API_URL",
@@ -46,23 +53,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def access_key():
+def access_key(system):
     """The local Access stand-in's signing key (its JWKS is served to the Workers)."""
-    return access_idp.new_key()
+    if system.state_dir is None:
+        pytest.skip("needs Workers that trust this session's test Access IdP (local runtime)")
+    return SESSION_ACCESS_KEY
 
 
 @pytest.fixture(scope="session")
-def jwks_server(access_key) -> Iterator[access_idp.JwksServer]:
-    server = access_idp.JwksServer(access_idp.jwks(access_key))
+def firmware_keys(system) -> FirmwareKeys:
+    """The release key the Workers trust: this session's, or RS1_FIRMWARE_PRIVATE_KEY's."""
+    if system.state_dir is not None:
+        return FIRMWARE_KEYS
+    path = os.environ.get("RS1_FIRMWARE_PRIVATE_KEY")
+    if not path:
+        pytest.skip("needs the private key the Workers' FIRMWARE_PUBLIC_KEY belongs to")
+    return FirmwareKeys.from_private_pem(Path(path).read_bytes())
+
+
+@pytest.fixture(scope="session")
+def broker(system) -> int:
+    """The MQTT port of the system's broker."""
+    if system.mqtt_port is None:
+        pytest.skip("needs the system's MQTT broker (RS1_MQTT_PORT, RS1_EMQX_API_URL)")
+    return system.mqtt_port
+
+
+@pytest.fixture(scope="session")
+def jwks_server() -> Iterator[access_idp.JwksServer]:
+    server = access_idp.JwksServer(access_idp.jwks(SESSION_ACCESS_KEY))
     yield server
     server.close()
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory, jwks_server) -> Iterator[System]:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[System]:
     if all(os.environ.get(v) for v in ENV_URLS.values()):
-        yield System({k: os.environ[v].rstrip("/") for k, v in ENV_URLS.items()}, None)
+        urls = {k: os.environ[v].rstrip("/") for k, v in ENV_URLS.items()}
+        port = os.environ.get("RS1_MQTT_PORT")
+        yield System(urls, None, int(port) if port else None, os.environ.get("RS1_EMQX_API_URL"))
         return
+    jwks_server = request.getfixturevalue("jwks_server")
     state_dir = tmp_path_factory.mktemp("rs1-state")
     local = LocalSystem.on_free_ports(
         state_dir,

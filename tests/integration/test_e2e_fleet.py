@@ -16,7 +16,7 @@ DEVICES = 50
 @pytest.fixture(autouse=True)
 def _needs_broker(system) -> None:
     if system.mqtt_port is None:
-        pytest.skip("needs the local broker")
+        pytest.skip("needs the system's MQTT broker (RS1_MQTT_PORT, RS1_EMQX_API_URL)")
 
 
 def telemetry_ids(admin: httpx.Client, device_id: str) -> list[str]:

@@ -3,6 +3,7 @@ telemetry webhook; real WebSocket clients on GET /api/devices/{id}/targets recei
 
 import asyncio
 import json
+import os
 import time
 import uuid
 
@@ -16,13 +17,16 @@ from rs1tools.fleet import Fleet, FleetConfig
 from rs1tools.fleet.device import SimDevice
 from rs1tools.fleet.identity import identity_from_row
 
+# The Workers' LIVE_RECHECK_S: 1 on the session's local runtime; an external system says its own.
+RECHECK_S = float(os.environ.get("RS1_LIVE_RECHECK_S", "1"))
+
 PROTOCOL = "rs1.targets.v1"
 
 
 @pytest.fixture(autouse=True)
 def _needs_broker(system) -> None:
     if system.mqtt_port is None:
-        pytest.skip("needs the local broker")
+        pytest.skip("needs the system's MQTT broker (RS1_MQTT_PORT, RS1_EMQX_API_URL)")
 
 
 @pytest.fixture
@@ -217,12 +221,12 @@ def test_unshared_and_logged_out_watchers_are_closed(system, enroll, user_token)
                     headers=owner_auth,
                 )  # fmt: skip
                 assert gone.status_code == 204
-                assert await closed_with(viewer, within_s=15) == 4403
+                assert await closed_with(viewer, within_s=RECHECK_S + 15) == 4403
                 await collect_targets(owner, 2, within_s=15)
                 # Logged out: the owner's own socket ends too (4401).
                 out = await asyncio.to_thread(api.post, "/api/auth/logout", headers=owner_auth)
                 assert out.status_code == 204
-                assert await closed_with(owner, within_s=15) == 4401
+                assert await closed_with(owner, within_s=RECHECK_S + 15) == 4401
 
     try:
         asyncio.run(scenario())
