@@ -121,6 +121,17 @@ SKIPPED = (
         _python_help,
     ),
     Skip(
+        ("npx", "wrangler", "d1", "migrations", "apply", "DB", "--local"),
+        "the first step of running on workerd, which needs internet for its Python runtime",
+        None,
+    ),
+    Skip(
+        ("npx", "wrangler", "dev"),
+        "workerd downloads its Python runtime at start: needs internet (checked here with a "
+        "locally built runtime, ../shared/workerd-kit, which CI does not have)",
+        None,
+    ),
+    Skip(
         (".venv/bin/python", "-m", "pytest"),
         "a test suite (the runtime-contract one starts or needs a running system); `make test`",
         _append("--collect-only", "-q", "-p", "no:cacheprovider"),
