@@ -3,8 +3,10 @@
     cd /work/main && PYTHONPATH=emqx:workers:scripts .venv/bin/python -m rs1broker \\
         --config emqx/emqx.conf [--host 127.0.0.1] [--mqtt-port 1883] [--api-port 18083]
 
-Environment: WEBHOOK_SECRET (required), RS1_WEBHOOK_BASE (where https://api.optic.works
-webhooks go, e.g. http://127.0.0.1:8789), EMQX_API_KEY (key:secret for the HTTP API).
+Environment: WEBHOOK_SECRET (required: rendered into the config's "${WEBHOOK_SECRET}"
+markers, as `python -m rs1broker.render` does for production), RS1_WEBHOOK_BASE (where
+https://api.optic.works webhooks go, e.g. http://127.0.0.1:8789), EMQX_API_KEY (key:secret
+for the HTTP API).
 """
 
 import argparse

@@ -3,8 +3,8 @@
 Jobs are spread over a fixed set of worker queues by client id, so one client's messages
 and events reach the Workers in the order the broker accepted them, while different
 clients proceed in parallel over the shared connection pool. A failed call (transport
-error, timeout or 5xx) is retried up to max_retries times with a doubling backoff; a 2xx
-is done; any other status (4xx) is a permanent answer and is only logged.
+error, timeout or 5xx) is tried up to 3 times in all, as EMQX does, with a doubling backoff;
+a 2xx is done; any other status (4xx) is a permanent answer and is only logged.
 """
 
 import asyncio
@@ -77,7 +77,7 @@ class ActionDispatcher:
                 queue.task_done()
 
     async def _deliver(self, job: ActionJob) -> None:
-        attempts = job.action.max_retries + 1
+        attempts = job.action.attempts
         problem = ""
         for attempt in range(attempts):
             if attempt:

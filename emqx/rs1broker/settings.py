@@ -15,6 +15,9 @@ from rs1broker.durations import seconds
 from rs1broker.rule_sql import UnsupportedSql, rule_source
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "emqx.conf"
+# EMQX's HTTP connector makes up to 3 attempts per request and never reads the action's
+# parameters.max_retries (emqx_bridge_http_connector.erl on_query_async: max_attempts, 3).
+EMQX_HTTP_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class ActionSpec:
     url: str
     headers: dict[str, str]
     body_template: str | None  # None: the whole rule output as JSON
-    max_retries: int = 2
+    attempts: int = EMQX_HTTP_ATTEMPTS
     connect_timeout: float = 15.0
     request_timeout: float = 30.0
 
@@ -171,7 +174,6 @@ def _action(name: str, action: dict[str, Any], connector: dict[str, Any]) -> Act
         url=str(connector["url"]).rstrip("/") + str(params.get("path", "")),
         headers=headers,
         body_template=str(body) if body else None,
-        max_retries=int(params.get("max_retries", 2)),
         connect_timeout=_duration(connector, "connect_timeout", 15.0),
         request_timeout=_duration(params, "request_timeout", 30.0),
     )

@@ -5,6 +5,8 @@ through its REST API — how EMQX Cloud (no config-file access) is configured.
 
 Auth: Basic with EMQX_API_KEY (key:secret). --dry-run prints every request (secrets masked)
 and sends nothing. Re-running is safe: an object that exists (409) is updated with PUT.
+The file is rendered and checked by the same code as `python -m rs1broker.render`: only
+WEBHOOK_SECRET is needed (node and dashboard settings are not applied over REST).
 """
 
 import argparse
@@ -18,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pyhocon import ConfigFactory, ConfigTree
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.append(str(ROOT / "emqx"))  # rs1broker: the one reader of emqx.conf, by EMQX's rules
+from rs1broker.config_file import ConfigError, load_rendered  # noqa: E402
+
 SECRET_HEADERS = {"x-webhook-secret"}
-LOCAL_DEFAULTS = {"EMQX_NODE_COOKIE": "unset", "EMQX_DASHBOARD_PASSWORD": "unset"}
+# Markers of settings this tool never sends; they only need a value to render.
+NOT_APPLIED = {"EMQX_NODE_COOKIE": "not-applied", "EMQX_DASHBOARD_PASSWORD": "not-applied"}
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,8 @@ class ApiCall:
 
 
 def plain(value: Any) -> Any:
-    """pyhocon values → JSON-able values, durations back to EMQX's "60s" form."""
-    if isinstance(value, ConfigTree):
+    """Parsed values → JSON-able values, durations back to EMQX's "60s" form."""
+    if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
@@ -45,13 +50,16 @@ def plain(value: Any) -> Any:
 
 
 def load_config(path: Path, dry_run: bool = False) -> dict[str, Any]:
-    for name, default in LOCAL_DEFAULTS.items():
-        os.environ.setdefault(name, default)
-    if dry_run:  # a dry run may show the plan without the secret; a real run may not
-        os.environ.setdefault("WEBHOOK_SECRET", "unset")
-    elif not os.environ.get("WEBHOOK_SECRET"):
+    secret = os.environ.get("WEBHOOK_SECRET", "")
+    if not secret and not dry_run:  # a dry run may show the plan without the secret
         raise SystemExit("WEBHOOK_SECRET must be set: it is sent to EMQX for the webhooks")
-    return plain(ConfigFactory.parse_file(str(path)))
+    try:
+        conf = load_rendered(
+            path.read_text(), {**NOT_APPLIED, "WEBHOOK_SECRET": secret or "unset"}, str(path)
+        )
+    except (ConfigError, OSError) as exc:
+        raise SystemExit(f"emqx_apply: {exc}") from None
+    return plain(conf)
 
 
 def calls(conf: dict[str, Any]) -> Iterator[ApiCall]:
