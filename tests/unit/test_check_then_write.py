@@ -178,7 +178,8 @@ def test_racing_advances_move_one_stage(rnd) -> None:
     svc, db = racing(rnd)
     rollout = _started(svc, db)
     copies = [asyncio.run(ro.load(db, rollout.rollout_id)) for _ in range(5)]  # each caller's
-    gather(*(ro.advance(svc, c, T0 + 1, "race") for c in copies))  # type: ignore[arg-type]
+    moved = gather(*(ro.advance(svc, c, T0 + 1, "race") for c in copies))  # type: ignore[arg-type]
+    assert moved.count(ro.ACTIVE) == 1 and moved.count(None) == 4  # one moved it, four lost
     assert asyncio.run(ro.load(db, rollout.rollout_id)).current_stage == 1  # type: ignore[union-attr]
 
 
@@ -203,13 +204,32 @@ def test_racing_aborts_cancel_and_alert_once(rnd) -> None:
     for i in range(4):
         device = enroll_one(db, f"AA:BB:CC:00:03:0{i}")
         asyncio.run(db.run("UPDATE devices SET online = 1 WHERE device_id = ?", device))
-    rollout = _started(svc, db)
+    rollout = asyncio.run(ro.create(svc, _new(db, stages=(100,)), T0))  # all four triggered
     svc.http.published.clear()
     gather(*(ro.abort(svc, rollout, f"abort {i}", T0 + 1) for i in range(5)))
     cancels = [m for m in svc.http.published if '"cancel"' in m["payload"]]
-    pending = asyncio.run(db.all("SELECT device_id FROM ota_device_status"))
-    assert len(cancels) == len([p for p in pending])  # one cancel per device, not five
+    assert len(cancels) == 4  # one per triggered device, not five each
+    alerts = asyncio.run(db.all("SELECT alert_id FROM alerts WHERE kind = 'rollout_aborted'"))
+    assert len(alerts) == 1
     assert asyncio.run(ro.load(db, rollout.rollout_id)).status == ro.ABORTED  # type: ignore[union-attr]
+
+
+@RACES
+@given(rnd=interleavings)
+def test_no_trigger_outlives_an_abort_it_raced(rnd) -> None:
+    """A pass that triggers devices while an abort runs: every device sent a trigger is also
+    sent a cancel after it, whichever read saw the other's writes."""
+    svc, db = racing(rnd)
+    devices = [enroll_one(db, f"AA:BB:CC:00:05:0{i}") for i in range(4)]
+    rollout = asyncio.run(ro.create(svc, _new(db, stages=(100,)), T0))  # offline: pending
+    asyncio.run(db.run("UPDATE devices SET online = 1"))
+    svc.http.published.clear()
+    gather(ro.evaluate(svc, rollout, T0 + 1), ro.abort(svc, rollout, "bad", T0 + 1))
+    for device in devices:
+        sent = [json.loads(m["payload"]) for m in svc.http.published if device in m["topic"]]
+        actions = [m.get("action", "install") for m in sent]
+        if "install" in actions:
+            assert "cancel" in actions[actions.index("install") :], (device, actions)
 
 
 @RACES

@@ -173,5 +173,6 @@ async def advance_rollout(request: ApiRequest, svc: Services, rollout_id: str) -
     failures, finished = ro.failure_stats(counts)
     if safety.should_abort(failures, finished, rollout.threshold):
         raise ApiError(409, "rollout_failing", "The failure rate is above the threshold.")
-    await ro.advance(svc, rollout, _now_ms(svc), f"advanced by {claims.sub}")
+    if await ro.advance(svc, rollout, _now_ms(svc), f"advanced by {claims.sub}") is None:
+        raise ApiError(409, "stage_changed", "The rollout moved on meanwhile; look again.")
     return json_response(await describe(svc, rollout_id))

@@ -22,7 +22,7 @@ async def claim(db: Database, device_id: str, user_id: str) -> bool:
             user_id,
         )
     except StorageError as exc:
-        if exc.is_constraint_violation:
+        if exc.is_unique_violation:
             raise AlreadyClaimed(device_id) from None
         raise
     return result.changes == 1

@@ -43,17 +43,19 @@ _KNOWN_MAX = 50_000
 
 async def known_device_ids(db: Database, device_ids: Sequence[str]) -> set[str]:
     """The ids among `device_ids` that are enrolled (revoked ones included)."""
-    wanted = sorted(set(device_ids) - _KNOWN)
+    known = set(device_ids) & _KNOWN
+    wanted = sorted(set(device_ids) - known)
     for start in range(0, len(wanted), 90):
         chunk = wanted[start : start + 90]
         rows = await db.all(
             f"SELECT device_id FROM devices WHERE device_id IN ({','.join('?' * len(chunk))})",
             *chunk,
         )
-        if len(_KNOWN) > _KNOWN_MAX:
-            _KNOWN.clear()
-        _KNOWN.update(r["device_id"] for r in rows)
-    return {d for d in device_ids if d in _KNOWN}
+        known.update(r["device_id"] for r in rows)
+    if len(_KNOWN) + len(known) > _KNOWN_MAX:
+        _KNOWN.clear()
+    _KNOWN.update(known)
+    return known
 
 
 async def existing_macs(db: Database, macs: Sequence[str]) -> dict[str, Row]:

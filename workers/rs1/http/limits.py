@@ -9,5 +9,5 @@ MIB = 1024 * KIB
 
 JSON_BODY = 64 * KIB  # device and admin JSON calls (16 zones of 12 vertices are ~3 KiB)
 WEBHOOK_BODY = 64 * KIB  # one EMQX delivery: payloads are at most 4,096 characters
-TELEMETRY_BATCH_BODY = 1 * MIB  # /webhook/telemetry takes up to 100 envelopes at once
+TELEMETRY_BATCH_BODY = 1 * MIB  # /webhook/telemetry takes up to 200 envelopes at once
 ENROL_BATCH_BODY = 2 * MIB  # /admin/devices:batch: 10,000 devices of ~100 bytes

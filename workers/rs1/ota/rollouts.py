@@ -207,6 +207,8 @@ def _status_row(rollout: Rollout, device_id: str, status: str, from_version: str
         "from_version, error_message, updated_at, triggered_at, progress_at, trigger_count) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, rollout_id) DO UPDATE "
         "SET status = excluded.status, status_rank = excluded.status_rank, "
+        "error_message = excluded.error_message, "
+        "from_version = COALESCE(excluded.from_version, ota_device_status.from_version), "
         "updated_at = excluded.updated_at, triggered_at = excluded.triggered_at, "
         "progress_at = excluded.progress_at, "
         "trigger_count = ota_device_status.trigger_count + excluded.trigger_count "
@@ -251,16 +253,18 @@ async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
             continue
         rows.append((d["device_id"], status, d["firmware_version"]))
     delivered = iter(await _publish(svc, messages))
-    sent = 0
+    triggered: list[str] = []
     for device_id, status, version in rows:
         # Undelivered triggers stay pending: the device's return (or the offer) retries them.
         if status == "triggered" and not next(delivered):
             status = "pending"
-        sent += status == "triggered"
+        if status == "triggered":
+            triggered.append(device_id)
         statements.append(_status_row(rollout, device_id, status, version, now_ms))
     for start in range(0, len(statements), 50):
         await svc.db.batch(statements[start : start + 50])
-    return sent
+    await _cancel_if_aborted(svc, rollout, triggered, now_ms)
+    return len(triggered)
 
 
 async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms: int) -> int:
@@ -287,6 +291,8 @@ async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms
     ]
     if statements:
         await svc.db.batch(statements)
+    await _cancel_if_aborted(svc, rollout, [d for d, ok in zip(ids, delivered, strict=True) if ok],
+                             now_ms)  # fmt: skip
     return len(statements)
 
 
@@ -340,6 +346,7 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
             continue  # another webhook of this connection sends it
         if all(await _publish(svc, [trigger_message(svc, rollout, device_id, now_ms / 1000)])):
             sent += 1
+            await _cancel_if_aborted(svc, rollout, [device_id], now_ms)
         else:  # nobody subscribed yet: give the claim back for the device's next announcement
             await _release_send(svc.db, row, device_id, now_ms)
     return sent
@@ -388,7 +395,7 @@ async def create(svc: Services, new: NewRollout, now_ms: int) -> Rollout:
             new.timeout_minutes, int(new.allow_downgrade), json.dumps(new.device_ids), now_ms,
         )  # fmt: skip
     except StorageError as exc:
-        if exc.is_constraint_violation:
+        if exc.is_unique_violation:
             raise RolloutActive(new.model) from None
         raise
     rollout = await load(svc.db, rollout_id)
@@ -428,10 +435,7 @@ async def abort(svc: Services, rollout: Rollout, reason: str, now_ms: int) -> No
         rollout.rollout_id,
         *CANCELLABLE,
     )
-    cancel = {"action": "cancel", "rollout_id": rollout.rollout_id}
-    messages = [Message(device_topic(r["device_id"], "ota", "trigger"), cancel) for r in rows]
-    for start in range(0, len(messages), 500):
-        await _publish(svc, messages[start : start + 500])
+    await _cancel(svc, rollout, [r["device_id"] for r in rows])
     await svc.db.run(
         f"UPDATE ota_device_status SET status = 'cancelled', status_rank = 9, updated_at = ? "
         f"WHERE rollout_id = ? AND status IN ({marks})",
@@ -441,6 +445,38 @@ async def abort(svc: Services, rollout: Rollout, reason: str, now_ms: int) -> No
     )
     await _raise_alert(svc.db, rollout, reason, now_ms)
     log_event("warning", "rollout_aborted", rollout_id=rollout.rollout_id, reason=reason)
+
+
+async def _cancel(svc: Services, rollout: Rollout, device_ids: list[str]) -> None:
+    cancel = {"action": "cancel", "rollout_id": rollout.rollout_id}
+    messages = [Message(device_topic(d, "ota", "trigger"), cancel) for d in device_ids]
+    for start in range(0, len(messages), 500):
+        await _publish(svc, messages[start : start + 500])
+
+
+async def _cancel_if_aborted(
+    svc: Services, rollout: Rollout, device_ids: list[str], now_ms: int
+) -> None:
+    """Triggers just published race an abort, which cancels the rows it reads: if the rollout
+    was aborted meanwhile, these devices may not have had rows yet, so cancel them here. (The
+    abort's read sees our rows, or this read sees the abort: one of the two cancels them.)"""
+    if not device_ids:
+        return
+    row = await svc.db.first(
+        "SELECT status FROM ota_rollouts WHERE rollout_id = ?", rollout.rollout_id
+    )
+    if row is None or row["status"] != ABORTED:
+        return
+    await _cancel(svc, rollout, device_ids)
+    marks = ",".join("?" * len(CANCELLABLE))
+    for start in range(0, len(device_ids), 90):
+        chunk = device_ids[start : start + 90]
+        await svc.db.run(
+            "UPDATE ota_device_status SET status = 'cancelled', status_rank = 9, updated_at = ? "
+            f"WHERE rollout_id = ? AND status IN ({marks}) "
+            f"AND device_id IN ({','.join('?' * len(chunk))})",
+            iso_ms(now_ms), rollout.rollout_id, *CANCELLABLE, *chunk,
+        )  # fmt: skip
 
 
 async def _raise_alert(db: Database, rollout: Rollout, reason: str, now_ms: int) -> None:
@@ -459,11 +495,12 @@ async def _raise_alert(db: Database, rollout: Rollout, reason: str, now_ms: int)
     )
 
 
-async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> str:
-    """Next stage (new cohort members are triggered), or completed after the last one."""
+async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> str | None:
+    """Next stage (new cohort members are triggered), or completed after the last one; None
+    when another caller moved the rollout first (this call changed nothing)."""
     if rollout.current_stage + 1 >= len(rollout.stages):
-        await set_status(svc.db, rollout.rollout_id, COMPLETED, reason, now_ms)
-        return COMPLETED
+        done = await set_status(svc.db, rollout.rollout_id, COMPLETED, reason, now_ms)
+        return COMPLETED if done else None
     stage = rollout.current_stage + 1
     # Compare-and-set on the stage: the cron and an admin's advance racing move it once.
     result = await svc.db.run(
@@ -474,7 +511,7 @@ async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> 
         rollout.rollout_id, rollout.current_stage, ACTIVE,
     )  # fmt: skip
     if result.changes == 0:
-        return ACTIVE  # someone else moved it; their pass enrols the new cohort
+        return None  # someone else moved it; their pass enrols the new cohort
     rollout.current_stage, rollout.stage_started_at = stage, now_ms
     await enrol_cohort(svc, rollout, now_ms)
     return ACTIVE
@@ -524,7 +561,8 @@ async def evaluate(svc: Services, rollout: Rollout, now_ms: int, enrol: bool = T
         and finished >= rollout.stage.min_devices
         and safety.may_advance(failures, finished, rollout.threshold)
     ):
-        return await advance(svc, rollout, now_ms, "auto: upper bound below threshold")
+        moved = await advance(svc, rollout, now_ms, "auto: upper bound below threshold")
+        return moved or ACTIVE
     return ACTIVE
 
 

@@ -26,6 +26,11 @@ class StorageError(Exception):
     def is_constraint_violation(self) -> bool:
         return "constraint failed" in str(self).lower()
 
+    @property
+    def is_unique_violation(self) -> bool:
+        """A UNIQUE or PRIMARY KEY constraint refused the write (SQLite's and D1's text)."""
+        return "unique constraint failed" in str(self).lower()
+
 
 class Database(Protocol):
     async def all(self, sql: str, *params: Any) -> list[Row]: ...
