@@ -9,8 +9,8 @@ WHERE role = 'owner' AND rowid NOT IN (
 );
 CREATE UNIQUE INDEX uq_ownership_one_owner ON device_ownership (device_id) WHERE role = 'owner';
 
--- At most one live (active or paused) rollout per model. A duplicate from a past race is
--- aborted, newest first, with the reason recorded.
+-- At most one live (active or paused) rollout per model. Of duplicates from a past race the
+-- oldest stays live; the others are aborted, with the reason recorded.
 UPDATE ota_rollouts SET status = 'aborted', status_reason = 'second live rollout of its model'
 WHERE status IN ('active', 'paused') AND rowid NOT IN (
     SELECT MIN(rowid) FROM ota_rollouts WHERE status IN ('active', 'paused') GROUP BY model

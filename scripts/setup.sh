@@ -38,7 +38,7 @@ fi
 # 3. The Workers' own packages as Pyodide wasm wheels (what wrangler uploads), built for the
 #    Python runtime the Worker configs declare (rs1tools.python_runtime reads them).
 runtime_args=$(PYTHONPATH=scripts .venv/bin/python -m rs1tools.python_runtime pip-args)
-if ! stamp python_modules/.rs1-stamp requirements-worker.txt || ! stamp python_modules/.rs1-stamp wrangler.toml \
+if ! stamp python_modules/.rs1-stamp requirements-worker.txt \
    || [ "$(cat python_modules/.rs1-runtime 2>/dev/null)" != "$runtime_args" ]; then
   say "vendoring Workers packages into python_modules/ ($runtime_args)"
   rm -rf python_modules

@@ -5,8 +5,10 @@ import base64
 import json
 import os
 import random
+import threading
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -155,3 +157,15 @@ def gather(*coros: Awaitable[T]) -> list[T | BaseException]:
         return await asyncio.gather(*coros, return_exceptions=True)
 
     return asyncio.run(_all())
+
+
+def at_once(calls: list[Callable[[], T]]) -> list[T]:
+    """Run the calls from as many threads, released together by a barrier (racing requests)."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))

@@ -150,9 +150,10 @@ export class DurableObjects {
     return entry;
   }
 
+  // A request to an object is an invocation of its own (its own limits), as on Cloudflare.
   async fetch(ns, id, request) {
     const { instance, dispatcher } = this.instanceFor(ns, id);
-    return await dispatcher.durable_object_fetch(instance, request);
+    return await runInvocation(() => dispatcher.durable_object_fetch(instance, request));
   }
 
   socketEvent({ instance, dispatcher }, kind, ws, args) {

@@ -26,7 +26,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const host = process.env.RS1_HOST || "127.0.0.1";
 const stateDir = path.resolve(root, process.env.RS1_STATE_DIR || ".state");
-const ISOLATES = Math.max(1, Number(process.env.RS1_ISOLATES || 2));
+const ISOLATES = Math.max(1, Math.floor(Number(process.env.RS1_ISOLATES)) || 2);
 
 const WORKERS = [
   { config: "wrangler.toml", port: Number(process.env.RS1_DEVICE_API_PORT || 8787) },

@@ -5,12 +5,14 @@ no 5xx, every status documented, every body valid against the documented schema.
 user flow, whose success bodies must validate against the same (strict) response models.
 """
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from rs1.admin import models as am
 from rs1.api import models as m
@@ -28,6 +30,8 @@ MAX_EXAMPLES = 8
 
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(system, user_token) -> None:
+    if system.state_dir is None and not os.environ.get("RS1_FUZZ_EXTERNAL"):
+        pytest.skip("fuzzes with an admin token (it enrols, uploads, aborts): RS1_FUZZ_EXTERNAL=1")
     token = user_token("schemathesis", "admin")
     command = [str(Path(sys.executable).parent / "st"), "run", str(ROOT / "schema/openapi.json")]
     command += ["--url", system.urls["device_api"], "-H", f"Authorization: Bearer {token}"]

@@ -6,10 +6,8 @@ import asyncio
 import base64
 import contextlib
 import json
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiomqtt
@@ -18,7 +16,7 @@ import pytest
 from rs1fw.images import build_image
 from rs1fw.signing import sign_image
 
-from helpers import FIRMWARE_KEYS
+from helpers import FIRMWARE_KEYS, at_once
 from rs1.identity.keys import hour_of, mqtt_password
 from rs1.mqtt.topics import device_topic
 
@@ -292,17 +290,6 @@ def test_a_trigger_lost_with_the_link_is_sent_again_on_return(admin, webhook, en
     assert counts == {"triggered": 1}
 
 
-def _at_once(calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def test_racing_uploads_of_one_version_store_one_image(admin, webhook, ota, enroll) -> None:
     """Two different signed images for one version, each uploaded three times at once: one
     wins, its twins get 200, the others 409, and devices download exactly the winner."""
@@ -317,7 +304,7 @@ def test_racing_uploads_of_one_version_store_one_image(admin, webhook, ota, enro
         (lambda i=i: admin.put(url, content=images[i], headers=headers[i]))
         for i in (0, 1, 0, 1, 0, 1)
     ]
-    answers = _at_once(calls)
+    answers = at_once(calls)
     statuses = [a.status_code for a in answers]
     assert statuses.count(201) == 1, statuses
     winner = [0, 1, 0, 1, 0, 1][statuses.index(201)]
@@ -336,7 +323,7 @@ def test_racing_rollout_creates_start_one(admin, webhook, enroll) -> None:
     assert upload(admin, model, "2.0.0")[0].status_code == 201
     fleet(enroll, webhook, model, 1)  # a device in flight keeps the winner live
     body = {"firmware_version": "2.0.0", "model": model}
-    answers = _at_once([lambda: admin.post("/admin/rollouts", json=body)] * 5)
+    answers = at_once([lambda: admin.post("/admin/rollouts", json=body)] * 5)
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [201, 409, 409, 409, 409], statuses
     assert all(a.json()["error"] == "rollout_active" for a in answers if a.status_code == 409)

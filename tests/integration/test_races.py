@@ -4,27 +4,10 @@
 statement; these show the same rules hold through the whole stack.)
 """
 
-import threading
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
-from helpers import random_mac
+from helpers import at_once, random_mac
 from rs1.identity.claim import claim_code
-
-
-def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Run the calls from as many threads, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_racing_claims_make_one_owner(as_user, enroll) -> None:

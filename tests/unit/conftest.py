@@ -20,3 +20,13 @@ def clock() -> Clock:
 @pytest.fixture
 def services(db: SqliteDatabase, clock: Clock) -> Services:
     return unit_services(db, clock)
+
+
+@pytest.fixture(autouse=True)
+def _forget_known_devices():
+    """Per-isolate memo of enrolled device ids: each test starts as a fresh isolate."""
+    from rs1.devices import store
+
+    store._KNOWN.clear()
+    yield
+    store._KNOWN.clear()

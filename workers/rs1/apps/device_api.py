@@ -93,7 +93,11 @@ def _user_routes(r: Router) -> None:
             response=m.DeviceList,
             params=(
                 Param("online", "Filter by presence", BOOL),
-                Param("limit", "Page size, 1..500 (default 50)", {"type": "integer"}),
+                Param(
+                    "limit",
+                    "Page size (default 50)",
+                    {"type": "integer", "minimum": 1, "maximum": 500},
+                ),
                 Param("cursor", "next_cursor of the previous page"),
             ),
         ),
@@ -159,7 +163,11 @@ def _user_routes(r: Router) -> None:
                 Param("from", "Unix ms", {"type": "integer"}),
                 Param("to", "Unix ms", {"type": "integer"}),
                 Param("resolution", "raw or hour", {"type": "string", "enum": ["raw", "hour"]}),
-                Param("limit", "1..1000", {"type": "integer"}),
+                Param(
+                    "limit",
+                    "Page size (default 100)",
+                    {"type": "integer", "minimum": 1, "maximum": 1000},
+                ),
                 Param("cursor", "next_cursor"),
             ),
         ),
@@ -279,7 +287,11 @@ def _admin_routes(r: Router) -> None:
                 Param("version", "Firmware version"),
                 Param("online", "Presence", BOOL),
                 Param("owner", "Owner's user id"),
-                Param("limit", "Page size, 1..1000 (default 100)", {"type": "integer"}),
+                Param(
+                    "limit",
+                    "Page size (default 100)",
+                    {"type": "integer", "minimum": 1, "maximum": 1000},
+                ),
                 Param("after", "next_after of the previous page"),
             ),
         ),

@@ -22,12 +22,13 @@ _ACCEPTS = (
     "AND COALESCE(progress, 0) < COALESCE(?3, 0)))"
 )
 # Rows a device that runs the target version has gone through: everything but the ends that
-# say it never took part (skipped, cancelled) or already counted (success). A pending row
-# counts only once a trigger was sent for it.
+# say it never took part (skipped, cancelled) or already counted (success). A pending row that
+# never got a trigger did not take part either: it becomes skipped.
 _MAY_CONFIRM = (
-    "(status IN ('triggered', 'downloading', 'verifying', 'installing', 'rebooting', "
-    "'timed_out', 'failed') OR (status = 'pending' AND trigger_count > 0))"
+    "status IN ('pending', 'triggered', 'downloading', 'verifying', 'installing', 'rebooting', "
+    "'timed_out', 'failed')"
 )
+_UNTRIGGERED = "(status = 'pending' AND trigger_count = 0)"
 
 
 async def get(db: Database, device_id: str, rollout_id: str) -> dict[str, Any] | None:
@@ -60,19 +61,16 @@ async def record_report(
 async def confirm_installed(db: Database, device_id: str, version: str, now_ms: int) -> list[str]:
     """The device runs `version`: every rollout to that version it took part in is a success
     (never a failure, also when a re-sent trigger made it answer `already_installed`); a row
-    that never got a trigger is skipped, since this rollout did not install it. Returns the
-    rollouts whose row became a success."""
-    targets = "rollout_id IN (SELECT rollout_id FROM ota_rollouts WHERE firmware_version = ?)"
+    that never got a trigger is skipped, since this rollout did not install it. One statement;
+    returns the rollouts whose row became a success."""
     rows = await db.all(
-        "UPDATE ota_device_status SET status = 'success', status_rank = 9, progress = 100, "
-        f"error_message = NULL, updated_at = ? WHERE device_id = ? AND {_MAY_CONFIRM} "
-        f"AND {targets} RETURNING rollout_id",
+        f"UPDATE ota_device_status SET "
+        f"status = CASE WHEN {_UNTRIGGERED} THEN 'skipped' ELSE 'success' END, status_rank = 9, "
+        f"progress = CASE WHEN {_UNTRIGGERED} THEN progress ELSE 100 END, "
+        f"error_message = CASE WHEN {_UNTRIGGERED} THEN 'already_installed' END, "
+        f"updated_at = ? WHERE device_id = ? AND {_MAY_CONFIRM} AND rollout_id IN "
+        "(SELECT rollout_id FROM ota_rollouts WHERE firmware_version = ?) "
+        "RETURNING rollout_id, status",
         iso_ms(now_ms), device_id, version,
     )  # fmt: skip
-    await db.run(
-        "UPDATE ota_device_status SET status = 'skipped', status_rank = 9, "
-        "error_message = 'already_installed', updated_at = ? WHERE device_id = ? "
-        f"AND status = 'pending' AND trigger_count = 0 AND {targets}",
-        iso_ms(now_ms), device_id, version,
-    )  # fmt: skip
-    return [str(r["rollout_id"]) for r in rows]
+    return [str(r["rollout_id"]) for r in rows if r["status"] == "success"]
