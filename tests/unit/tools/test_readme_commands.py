@@ -159,14 +159,19 @@ FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\s`]*)")
 LIST_ITEM = re.compile(r"^(?P<indent> {0,3})(?:[-*+]|\d+[.)])(?P<gap> +)\S")
 
 
-def _readmes() -> list[Path]:
+def _clone_files() -> list[str]:
+    """What a fresh clone has: tracked files, and untracked ones git does not ignore."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO,
         capture_output=True,
         check=True,
     ).stdout.decode()
-    names = [n for n in listed.split("\0") if re.fullmatch(r"(?i)readme(\.md)?", Path(n).name)]
+    return [n for n in listed.split("\0") if n]
+
+
+def _readmes() -> list[Path]:
+    names = [n for n in _clone_files() if re.fullmatch(r"(?i)readme(\.md)?", Path(n).name)]
     return sorted(REPO / n for n in names if (REPO / n).is_file())
 
 
@@ -329,13 +334,7 @@ def _user_env() -> dict[str, str]:
 
 
 def _sandbox(dest: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
+    for name in _clone_files():
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         try:
             shutil.copy2(REPO / name, dest / name, follow_symlinks=False)
