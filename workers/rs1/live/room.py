@@ -55,11 +55,15 @@ class Room:
         self.recent = RecentIds()
         self.marker: bool | None = None  # what this object last wrote; None: unknown
 
-    async def joined(self, device_id: str) -> str:
-        """A watcher's socket was accepted: mark the device watched (always written: joins are
-        rare, and the flag may lag a KV write still in flight); the hello to send."""
-        await self._set_marker(device_id)
+    def greeting(self, device_id: str) -> str:
+        """The hello a socket just accepted gets, before anything else: send it before any
+        await, or a frame published meanwhile would reach the watcher first."""
         return hello(device_id, len(self.sockets()))
+
+    async def joined(self, device_id: str) -> None:
+        """A watcher's socket was accepted and greeted: mark the device watched (always
+        written: joins are rare, and the flag may lag a KV write still in flight)."""
+        await self._set_marker(device_id)
 
     async def left(self, device_id: str, others: Sequence[Socket]) -> None:
         """A socket closed; `others` are the sockets still open."""

@@ -135,7 +135,8 @@ class TargetsObject:
         client, server = WebSocketPair.new().object_values()
         self.ctx.acceptWebSocket(server)
         _Socket(server).remember(watcher)
-        server.send(await self.room.joined(watcher.device_id))
+        server.send(self.room.greeting(watcher.device_id))  # the first frame, before any await
+        await self.room.joined(watcher.device_id)
         headers = {"sec-websocket-protocol": protocol} if protocol else None
         return Response(None, status=101, headers=headers, web_socket=client)
 
