@@ -5,9 +5,10 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import fresh_db
+from helpers import enroll_one, envelope, fresh_db
 from rs1.devices import store
 from rs1.devices.presence import Presence, PresenceEvent, apply
+from rs1.telemetry.ingest import parse_envelope, statements, to_row
 
 DEVICE = "ab" * 16
 
@@ -72,3 +73,25 @@ def test_a_stale_disconnect_never_marks_a_reconnected_device_offline() -> None:
     ):
         state = apply(state, event)
     assert state.online
+
+
+@given(
+    order=st.permutations(["state-1.0.0", "state-1.1.0", "telemetry"]),
+)
+def test_the_newest_state_sets_the_version_whatever_else_moved_last_seen(order) -> None:
+    """Telemetry received after the state (EMQX keeps no order between rules) moves last_seen
+    past it; the state's version must still be applied."""
+    db = fresh_db()
+    me = enroll_one(db, "AA:BB:CC:00:08:01")
+    t = 1_795_000_000_000
+    for step in order:
+        if step == "telemetry":
+            e = envelope(me, "m-1")
+            e["publish_received_at"] = e["timestamp"] = t + 5_000  # newest of all
+            asyncio.run(db.batch(statements([to_row(parse_envelope(e))])))
+        else:
+            version = step.split("-")[1]
+            at = t + (2_000 if version == "1.1.0" else 1_000)
+            s = store.state_statement(me, version, at)
+            asyncio.run(db.run(s.sql, *s.params))
+    assert asyncio.run(store.get_device(db, me))["firmware_version"] == "1.1.0"

@@ -134,11 +134,13 @@ def presence_statement(device_id: str, event: PresenceEvent) -> Statement:
 
 
 def state_statement(device_id: str, firmware_version: str | None, at_ms: int) -> Statement:
-    """A `state` message: firmware version from the newest message wins; last_seen advances."""
+    """A `state` message: the firmware version of the newest state message wins, by state
+    messages' own times (state_at), whatever else moved last_seen; last_seen advances."""
     seen = iso_ms(at_ms)
+    newer = "?1 IS NOT NULL AND ?2 >= COALESCE(state_at, '')"  # old values: SQL UPDATE semantics
     return Statement(
-        "UPDATE devices SET firmware_version = CASE WHEN ?1 IS NOT NULL "
-        "AND ?2 >= COALESCE(last_seen, '') THEN ?1 ELSE firmware_version END, "
+        f"UPDATE devices SET firmware_version = CASE WHEN {newer} THEN ?1 ELSE firmware_version "
+        f"END, state_at = CASE WHEN {newer} THEN ?2 ELSE state_at END, "
         "last_seen = MAX(COALESCE(last_seen, ''), ?2) WHERE device_id = ?3",
         (firmware_version, seen, device_id),
     )
