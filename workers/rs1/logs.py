@@ -4,7 +4,7 @@ import json
 import sys
 from typing import Any
 
-from rs1.http.errors import utc_now_iso
+from rs1.timefmt import utc_now_iso
 
 
 def log_event(level: str, event: str, **fields: Any) -> None:

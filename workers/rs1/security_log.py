@@ -3,8 +3,8 @@
 import json
 from typing import Any
 
-from rs1.http.errors import utc_now_iso
 from rs1.storage.database import Database
+from rs1.timefmt import utc_now_iso
 
 AUTH_FAILURE_REPEATED = "auth_failure_repeated"
 ACL_VIOLATION = "acl_violation"

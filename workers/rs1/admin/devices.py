@@ -6,12 +6,13 @@ from rs1.admin.auth import require_admin
 from rs1.devices import store
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.emqx import emqx_api
-from rs1.http.errors import ApiError, not_found, utc_now_iso
+from rs1.http.errors import ApiError, not_found
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import parse_body
 from rs1.identity.device_id import is_device_id
 from rs1.logs import log_event
 from rs1.services import Services
+from rs1.timefmt import utc_now_iso
 
 MAX_BATCH = 10_000
 MODEL = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")

@@ -14,12 +14,13 @@ import json
 from pydantic import ValidationError
 
 from rs1.admin.auth import require_admin
-from rs1.http.errors import ApiError, utc_now_iso
+from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.validation import validation_details
 from rs1.ota.image_header import ImageHeaderError, check_image_header
 from rs1.ota.manifest import MAX_IMAGE_BYTES, Manifest, SignatureError, verify_image
 from rs1.services import Services
+from rs1.timefmt import utc_now_iso
 
 MANIFEST_HEADER = "x-rs1-manifest"  # base64 (or raw) JSON of the signed manifest
 

@@ -1,23 +1,17 @@
 """SQL for the device registry (D1). Values in and out are plain Python."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from rs1.devices.presence import PresenceEvent, counts_as_offline
 from rs1.storage.database import Database, Row, Statement
+from rs1.timefmt import iso_ms
 
 ACTIVE, REVOKED = "active", "revoked"
 DEVICE_COLUMNS = (
     "device_id, mac_address, model, firmware_version, last_seen, online, config_version, "
     "status, key_generation, created_at"
 )
-
-
-def iso_ms(at_ms: int) -> str:
-    """Unix ms → the ISO-8601 UTC text the registry stores (sorts lexicographically)."""
-    moment = datetime.fromtimestamp(at_ms / 1000, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def public_device(row: Row) -> dict[str, Any]:

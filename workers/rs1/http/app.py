@@ -6,6 +6,8 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from rs1.errors import DomainError
+from rs1.http.error_map import to_api_error
 from rs1.http.errors import ApiError, error_body
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.router import Router
@@ -74,6 +76,8 @@ class App:
             response = await self._dispatch(request, services)
         except ApiError as err:
             response = error_response(err, request.request_id)
+        except DomainError as exc:
+            response = error_response(to_api_error(exc), request.request_id)
         except StorageError as exc:
             # Retryable by the caller (EMQX retries 5xx): never a 200 that lost data.
             self._log_failure("storage_error", request, exception=str(exc))

@@ -1,7 +1,8 @@
 """The one error shape every Worker answers with."""
 
-from datetime import UTC, datetime
 from typing import Any
+
+from rs1.timefmt import utc_now_iso
 
 
 class ApiError(Exception):
@@ -22,10 +23,6 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
         self.details = details
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def error_body(code: str, message: str, request_id: str, details: Any = None) -> dict[str, Any]:

@@ -3,12 +3,12 @@ and POST transitions to ALERT_WEBHOOK_URL when one is configured."""
 
 import json
 
-from rs1.http.errors import utc_now_iso
 from rs1.logs import log_event
 from rs1.monitoring import checks
 from rs1.monitoring.checks import Finding
 from rs1.services import Services
 from rs1.storage.database import Database
+from rs1.timefmt import utc_now_iso
 
 WINDOW_MS = 5 * 60 * 1000
 TRAILING_WINDOWS = 12

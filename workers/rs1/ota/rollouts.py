@@ -9,7 +9,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from rs1.devices.store import iso_ms
 from rs1.emqx import Message, emqx_api
 from rs1.logs import log_event
 from rs1.mqtt.topics import device_topic
@@ -21,6 +20,7 @@ from rs1.ota.semver import parse_version
 from rs1.ota.signed_url import signed_url
 from rs1.services import Services
 from rs1.storage.database import Database, Statement, StorageError
+from rs1.timefmt import iso_ms
 
 DEFAULT_MODEL = "RS-1"
 ACTIVE, PAUSED, COMPLETED, ABORTED = "active", "paused", "completed", "aborted"

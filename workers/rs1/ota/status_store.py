@@ -9,9 +9,9 @@ whatever order its messages arrive in.
 
 from typing import Any
 
-from rs1.devices.store import iso_ms
 from rs1.ota.device_status import RANK
 from rs1.storage.database import Database
+from rs1.timefmt import iso_ms
 
 # rs1.ota.device_status.accepts(), in SQL (?1 new status, ?2 its rank, ?3 its progress); a
 # property test keeps the two equal.

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rs1.devices.store import iso_ms
 from rs1.http.errors import ApiError
 from rs1.http.validation import json_object, validate
 from rs1.identity.device_id import is_device_id
@@ -16,6 +15,7 @@ from rs1.mqtt.payloads import TELEMETRY_KINDS
 from rs1.mqtt.topics import ROOT, TELEMETRY
 from rs1.mqtt.webhook_models import PublishEnvelope
 from rs1.storage.database import Statement
+from rs1.timefmt import iso_ms
 
 HOUR_MS = 3_600_000
 ROWS_PER_INSERT = 12  # 8 params a row: D1 binds at most 100 per statement

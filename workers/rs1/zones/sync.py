@@ -9,11 +9,11 @@ import json
 from typing import Any
 
 from rs1.emqx import Message, emqx_api
-from rs1.http.errors import utc_now_iso
 from rs1.logs import log_event
 from rs1.mqtt.topics import device_topic
 from rs1.services import Services
 from rs1.storage.database import Database, Statement
+from rs1.timefmt import utc_now_iso
 
 KEEP_VERSIONS = 10  # spec: zone configs keep 10 versions
 
