@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)/workers:$(CURDIR)/scripts:$(CURDIR)/emqx:$(CURDIR
 export WRANGLER_SEND_METRICS := false
 PY := .venv/bin/python
 
-.PHONY: setup dev demo test test-unit test-integration bench lint format migrate deploy-check clean
+.PHONY: setup dev demo test test-unit test-integration bench lint typecheck format migrate deploy-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,10 +29,15 @@ test-integration: setup
 bench: setup ## throughput/latency benchmarks on the local runtime, printed as ratios
 	@$(PY) -m rs1tools.bench
 
-lint: setup
+lint: setup ## ruff, then the type checker (typecheck)
 	@echo "[lint] ruff check + ruff format --check"
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
+	@$(MAKE) --no-print-directory typecheck
+
+typecheck: setup ## pyright (pinned in package.json; config: [tool.pyright] in pyproject.toml)
+	@echo "[typecheck] pyright"
+	@node_modules/.bin/pyright
 
 format: setup
 	@$(PY) -m ruff format .

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import serialization
+from rs1contract.topics import device_topic
 from rs1fw.signing import generate_keypair
 
 from rs1.devices.enrollment import EnrollItem, enroll
-from rs1.mqtt.topics import device_topic
 from rs1.services import Services
 from rs1.settings import Settings
 from rs1.storage.database import RunResult, Statement

@@ -84,7 +84,7 @@ class CompatBroker(Broker):
     @property
     def mqtt_port(self) -> int:
         """The bound port (useful after binding port 0)."""
-        return self._servers["default"].instance.sockets[0].getsockname()[1]
+        return next(iter(self._servers["default"].instance.sockets)).getsockname()[1]
 
     # --- connections -----------------------------------------------------------------------
 
@@ -122,6 +122,7 @@ class CompatBroker(Broker):
         handler, incoming = await CompatHandler.init_from_connect(
             reader, writer, self.plugins_manager
         )
+        assert isinstance(handler, CompatHandler)  # amqtt builds cls(...), annotated as its base
         result = await self._authn.authenticate(_credentials(incoming))
         if not result.allowed:
             await self._refuse(writer, incoming, result)

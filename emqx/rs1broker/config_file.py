@@ -113,6 +113,8 @@ def parse_text(text: str, source: str) -> dict[str, Any]:
     """Parse as EMQX would: config-path substitutions only, known keys only."""
     try:
         tree = ConfigFactory.parse_string(text, resolve=False)
+        if not isinstance(tree, ConfigTree):  # HOCON allows a top-level array; EMQX does not
+            raise ConfigError(f"{source}: the top level must be an object")
         for sub in _substitutions(tree):
             if not _is_path(tree, sub.variable):
                 line = lineno(sub.loc, sub.instring)

@@ -1,5 +1,5 @@
-"""The signed-firmware manifest model: the Workers' definition (rs1.ota.manifest)."""
+"""The signed-firmware manifest model, from the device contract (rs1contract.manifest)."""
 
-from rs1.ota.manifest import MODEL_PATTERN, SHA256_PATTERN, Manifest, SemVer
+from rs1contract.manifest import MODEL_PATTERN, SHA256_PATTERN, Manifest, SemVer
 
 __all__ = ["MODEL_PATTERN", "SHA256_PATTERN", "Manifest", "SemVer"]

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import httpx
 from pydantic import ValidationError
+from typing_extensions import TypeIs
 
 from rs1fw.images import ImageFormatError, parse_header
 from rs1fw.ota_download import (
@@ -46,8 +47,13 @@ _MAX_SUPERSEDES = 3  # fresh offers naming another image, followed per trigger
 T = TypeVar("T")
 
 
+def _is_awaitable(value: Awaitable[T] | T) -> TypeIs[Awaitable[T]]:
+    # inspect.isawaitable is a TypeGuard: it would not narrow the other branch to T.
+    return inspect.isawaitable(value)
+
+
 async def _resolve(value: Awaitable[T] | T) -> T:
-    return await value if inspect.isawaitable(value) else value
+    return await value if _is_awaitable(value) else value
 
 
 class OtaClient:

@@ -1,5 +1,5 @@
-"""The OTA contract with the cloud: the Workers' models (rs1.ota.messages)."""
+"""The OTA contract with the cloud, from the device contract (rs1contract.ota)."""
 
-from rs1.ota.messages import CancelOrder, InstallOffer, OtaError, RolloutId, Status, StatusReport
+from rs1contract.ota import CancelOrder, InstallOffer, OtaError, RolloutId, Status, StatusReport
 
 __all__ = ["CancelOrder", "InstallOffer", "OtaError", "RolloutId", "Status", "StatusReport"]

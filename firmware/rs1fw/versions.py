@@ -1,6 +1,6 @@
-"""Semantic versions: the Workers' implementation (rs1.ota.semver), shared with devices."""
+"""Semantic versions: the device contract (rs1contract.semver), shared with the Workers."""
 
-from rs1.ota.semver import (
+from rs1contract.semver import (
     MAX_LENGTH,
     SEMVER_PATTERN,
     Version,

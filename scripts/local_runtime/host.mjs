@@ -140,6 +140,16 @@ function makeCtx() {
   };
 }
 
+// Until every waitUntil promise has settled, including those added while waiting (each one
+// logs its own failure, so this never rejects).
+async function settle(ctx) {
+  for (let done = 0; done < ctx.pending.length; ) {
+    const batch = ctx.pending.slice(done);
+    done += batch.length;
+    await Promise.all(batch);
+  }
+}
+
 const EDGE_REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
 
 class TooLarge extends Error {}
@@ -195,7 +205,7 @@ async function runScheduled(worker, dispatcher, env, url) {
   const ctx = makeCtx();
   await runInvocation(async () => {
     await dispatcher.scheduled(worker.module, controller, env, ctx);
-    await Promise.all(ctx.pending);
+    await settle(ctx);
   });
   return new Response("ok", { headers: { "content-type": "text/plain" } });
 }
@@ -211,6 +221,7 @@ function serve(worker, isolates, env) {
   const server = http.createServer(async (req, res) => {
     const dispatcher = pick();
     let response;
+    let ctx = null; // a Worker invocation's, whose waitUntil work runs on after the response
     try {
       const url = new URL(req.url, `http://${host}`);
       if (url.pathname === "/cdn-cgi/local/scheduled") {
@@ -219,10 +230,9 @@ function serve(worker, isolates, env) {
         // Cloudflare's edge answers these itself; fetch's Request cannot even carry them.
         response = errorResponse(405, "method_not_allowed", `${req.method} is not allowed.`, req.headers);
       } else {
-        const ctx = makeCtx();
+        ctx = makeCtx();
         const request = await toWebRequest(req, worker);
         response = await runInvocation(() => dispatcher.fetch(worker.module, request, env, ctx));
-        Promise.all(ctx.pending);
         if (response.status === 101) throw new Error("101 answered a request without Upgrade");
       }
     } catch (err) {
@@ -241,6 +251,8 @@ function serve(worker, isolates, env) {
       log(`${worker.name} write failed:`, err);
       res.destroy();
     }
+    // Only now, so waitUntil work never delays the response (as on Cloudflare).
+    if (ctx) await settle(ctx);
   });
   // WebSockets: the Worker answers the upgrade request like any other request.
   // Requests Node's parser refuses (a method it does not know, like TRACK, which Cloudflare's

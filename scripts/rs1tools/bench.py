@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
+from rs1contract.topics import device_topic
 
 from rs1.identity.claim import claim_code
 from rs1.identity.keys import hour_of, mqtt_password
-from rs1.mqtt.topics import device_topic
 from rs1tools.demo import admin_client, rollout, upload_firmware
 from rs1tools.devvars import ROOT, secret
 from rs1tools.fleet import Fleet, FleetConfig
@@ -146,7 +146,7 @@ async def rollout_bench(devices: int) -> dict[str, float]:
         tempfile.TemporaryDirectory(prefix="rs1-bench-ota-") as state,
         LocalSystem.on_free_ports(Path(state)) as system,
     ):
-        urls = system.stack.urls  # type: ignore[union-attr]
+        urls = system.urls
         admin = admin_client(urls["device_api"], Path(state))
         upload_firmware(admin)
         ota = FirmwareOta(secret("FIRMWARE_PUBLIC_KEY"), urls["ota"])

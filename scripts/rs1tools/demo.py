@@ -220,7 +220,7 @@ def fresh(state: Path) -> Path:
 async def run(devices: int, seconds: float, state: Path) -> int:
     say("starting 3 Python Workers (Pyodide + Miniflare D1/KV/R2) and the local broker ...")
     with LocalSystem(state_dir=state) as system:
-        urls = system.stack.urls  # type: ignore[union-attr]
+        urls = system.urls
         for name, url in urls.items():
             say(f"  {name:<10} {url}")
         say(f"  broker     mqtt://127.0.0.1:{system.mqtt_port}  api {system.emqx_api_url}")
@@ -249,7 +249,7 @@ async def run(devices: int, seconds: float, state: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--devices", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--state", type=Path, default=ROOT / ".state" / "demo")

@@ -41,15 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     system = LocalSystem(args.state_dir.resolve(), ports, args.mqtt_port, args.emqx_api_port)
     try:
         with system:
-            stack = system.stack
             print(f"[dev] ready (logs: {system.state_dir}/host.log, broker.log)")
-            for name, url in stack.urls.items():  # type: ignore[union-attr]
+            for name, url in system.urls.items():
                 print(f"[dev]   {name:<11} {url}")
             print(f"[dev]   broker      mqtt://127.0.0.1:{args.mqtt_port}  {system.emqx_api_url}")
             print("[dev] Ctrl-C to stop.", flush=True)
-            host, broker = stack.process, system.broker  # type: ignore[union-attr]
             # Until one of them dies on its own: then stop the other, so no port stays held.
-            while host.poll() is None and broker.poll() is None:  # type: ignore[union-attr]
+            while system.running():
                 time.sleep(1)
     except KeyboardInterrupt:  # (also while starting) everything is stopped by now
         return 0

@@ -106,7 +106,7 @@ def apply(client: httpx.Client, call: ApiCall) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--url", default=os.environ.get("EMQX_API_URL", "http://127.0.0.1:18083"))
     parser.add_argument("--config", type=Path, default=ROOT / "emqx" / "emqx.conf")
     parser.add_argument("--dry-run", action="store_true")

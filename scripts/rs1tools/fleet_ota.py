@@ -51,11 +51,13 @@ class FirmwareOta:
 
         async def publish_status(report: dict[str, object]) -> bool:
             self.outcomes[str(report.get("status"))] += 1
-            return await device.publish("ota", "status", payload=StatusReport(**report))
+            return await device.publish(
+                "ota", "status", payload=StatusReport.model_validate(report)
+            )
 
         def on_bricked() -> None:
             device.reboot(None)
-            device.go_dark(DARK_FOREVER_S)  # type: ignore[attr-defined]
+            device.go_dark(DARK_FOREVER_S)
 
         client = OtaClient(
             device_id=device.device_id,
@@ -65,7 +67,7 @@ class FirmwareOta:
             http=self.http,
             publish_status=publish_status,
             reboot=device.reboot,
-            password=lambda: device.identity.password(device.now()),  # type: ignore[attr-defined]
+            password=lambda: device.identity.password(device.now()),
             faults=self._faults(device.device_id),
             rng=random.Random(f"{self.seed}:{device.device_id}:ota"),  # noqa: S311
             settings=self.settings,

@@ -14,10 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -48,7 +48,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+def spawn(
+    args: list[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: int | IO[Any] | None = None,
+    stderr: int | IO[Any] | None = None,
+) -> subprocess.Popen[bytes]:
     """Popen in its own session and process group, which stop_group() stops as a whole (node's
     workerd, npm's wrangler and its workerd): signals to our group never reach them.
 
@@ -70,7 +76,9 @@ def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         start_new_session=True,
         preexec_fn=die_with_parent if main else None,
-        **kwargs,
+        env=env,
+        stdout=stdout,
+        stderr=stderr,
     )
 
 

@@ -94,9 +94,10 @@ def declared(root: Path) -> dict[str, Release | None]:
 def production_release(root: Path) -> Release:
     """The one release every config selects (ValueError when they disagree or select none)."""
     releases = set(declared(root).values())
-    if len(releases) != 1 or None in releases:
+    only = next(iter(releases)) if len(releases) == 1 else None
+    if only is None:
         raise ValueError(f"the Worker configs select different Python runtimes: {releases}")
-    return releases.pop()  # type: ignore[return-value]
+    return only
 
 
 def main() -> None:

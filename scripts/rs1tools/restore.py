@@ -89,7 +89,7 @@ def restore(sql_gz: Path, target: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--date", help="YYYY-MM-DD: fetch from the local rs1-backups bucket")
     source.add_argument("--file", type=Path, help="a downloaded .sql.gz")

@@ -77,7 +77,7 @@ def write_secrets(path: Path, enrolled: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rs1ctl", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="rs1ctl", description=(__doc__ or "").split("\n")[0])
     parser.add_argument(
         "--api", default=os.environ.get("RS1_DEVICE_API_URL", "http://127.0.0.1:8787")
     )

@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 from pydantic import BaseModel
+from rs1contract import payloads
+from rs1contract.ota import CancelOrder, InstallOffer, StatusReport
 
 from rs1 import __version__
 from rs1.apps.device_api import build_router
 from rs1.http.openapi import document
-from rs1.mqtt import payloads
 from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
-from rs1.ota.messages import CancelOrder, InstallOffer, StatusReport
 from rs1.zones.model import ZoneConfig
 from rs1tools.devvars import ROOT
 
@@ -64,7 +64,7 @@ def rendered() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
     files = rendered()

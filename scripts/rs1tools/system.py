@@ -12,7 +12,15 @@ from typing import Any
 import httpx
 
 from rs1tools.devvars import secret
-from rs1tools.localstack import ROOT, LocalStack, free_port, signals_deferred, spawn, stop_group
+from rs1tools.localstack import (
+    DEFAULT_PORTS,
+    ROOT,
+    LocalStack,
+    free_port,
+    signals_deferred,
+    spawn,
+    stop_group,
+)
 
 # Turned into SystemExit so that __exit__ runs, as Ctrl-C's KeyboardInterrupt already does:
 # a supervisor's, container runtime's or CI's SIGTERM, and SIGHUP from a closed terminal.
@@ -35,19 +43,39 @@ class LocalSystem:
     _handlers: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
-    def on_free_ports(cls, state_dir: Path, **kwargs: object) -> "LocalSystem":
+    def on_free_ports(
+        cls, state_dir: Path, *, worker_vars: dict[str, str] | None = None
+    ) -> "LocalSystem":
         ports = {n: free_port() for n in ("device_api", "ota", "telemetry")}
-        return cls(state_dir, ports, free_port(), free_port(), **kwargs)  # type: ignore[arg-type]
+        worker_vars = {} if worker_vars is None else worker_vars
+        return cls(state_dir, ports, free_port(), free_port(), worker_vars=worker_vars)
 
     @property
     def emqx_api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    @property
+    def urls(self) -> dict[str, str]:
+        """The Workers' base URLs, by name (device_api, ota, telemetry); once started."""
+        if self.stack is None:
+            raise RuntimeError("the local system is not started")
+        return self.stack.urls
+
+    def running(self) -> bool:
+        """Whether the Workers host and the broker both still run."""
+        host = self.stack.process if self.stack else None
+        return (
+            host is not None
+            and self.broker is not None
+            and host.poll() is None
+            and self.broker.poll() is None
+        )
+
     def start(self) -> float:
         started = time.monotonic()
         worker_vars = {"EMQX_API_URL": self.emqx_api_url, **self.worker_vars}
-        kwargs = {"ports": self.ports} if self.ports else {}
-        self.stack = LocalStack(state_dir=self.state_dir, worker_vars=worker_vars, **kwargs)
+        ports = self.ports or dict(DEFAULT_PORTS)
+        self.stack = LocalStack(state_dir=self.state_dir, ports=ports, worker_vars=worker_vars)
         self.stack.start()
         self._start_broker()
         return time.monotonic() - started
@@ -58,7 +86,7 @@ class LocalSystem:
             {
                 "WEBHOOK_SECRET": secret("WEBHOOK_SECRET"),
                 "EMQX_API_KEY": secret("EMQX_API_KEY"),
-                "RS1_WEBHOOK_BASE": self.stack.urls["telemetry"],  # type: ignore[union-attr]
+                "RS1_WEBHOOK_BASE": self.urls["telemetry"],
                 "PYTHONPATH": os.pathsep.join(
                     str(ROOT / p) for p in ("emqx", "workers", "scripts")
                 ),

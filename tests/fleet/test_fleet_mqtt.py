@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+from rs1contract.payloads import TELEMETRY_KINDS, ConfigStatus, StatePayload
+from rs1contract.topics import device_topic
 
-from rs1.mqtt.payloads import TELEMETRY_KINDS, ConfigStatus, StatePayload
-from rs1.mqtt.topics import device_topic
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet.backoff import BackoffPolicy
 from rs1tools.fleet.broker import running_broker

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rs1contract.payloads import TELEMETRY_KINDS, ConfigStatus, StatePayload
+from rs1contract.topics import device_of, device_topic
 
-from rs1.mqtt.payloads import TELEMETRY_KINDS, ConfigStatus, StatePayload
-from rs1.mqtt.topics import device_of, device_topic
 from rs1tools.fleet import commands, messages
 from rs1tools.fleet.device import SimDevice
 from rs1tools.fleet.messages import MessageIds, Outbound

@@ -5,9 +5,9 @@ import time
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rs1contract.topics import device_topic
 
 from rs1.identity.keys import hour_of, mqtt_password
-from rs1.mqtt.topics import device_topic
 
 
 def password(device: dict, hour_offset: int = 0) -> str:

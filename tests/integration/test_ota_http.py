@@ -13,12 +13,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiomqtt
 import httpx
 import pytest
+from rs1contract.topics import device_topic
 from rs1fw.images import build_image
 from rs1fw.signing import sign_image
 
 from helpers import FIRMWARE_KEYS, at_once
 from rs1.identity.keys import hour_of, mqtt_password
-from rs1.mqtt.topics import device_topic
 
 KEYS = FIRMWARE_KEYS  # the key the Workers trust; external systems name theirs
 

@@ -6,9 +6,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rs1contract.topics import device_topic
 
 from helpers import envelope
-from rs1.mqtt.topics import device_topic
 
 
 def stored(admin: httpx.Client, device_id: str) -> int:

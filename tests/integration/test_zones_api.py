@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
+from rs1contract.topics import device_topic
 
 from rs1.identity.claim import claim_code
-from rs1.mqtt.topics import device_topic
 
 ZONES = {
     "zones": [

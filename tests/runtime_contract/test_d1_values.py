@@ -8,9 +8,9 @@ import time
 import uuid
 
 import pytest
+from rs1contract.topics import device_topic
 
 from helpers import envelope
-from rs1.mqtt.topics import device_topic
 
 HUGE = 2**60
 

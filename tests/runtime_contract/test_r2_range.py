@@ -6,11 +6,11 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
+from rs1contract.topics import device_topic
 from rs1fw.images import build_image
 from rs1fw.signing import sign_image
 
 from rs1.identity.keys import hour_of, mqtt_password
-from rs1.mqtt.topics import device_topic
 
 
 def test_ranged_reads_are_byte_exact(admin, webhook, ota, enroll, firmware_keys) -> None:

@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import NOW, Clock, Interleaved, enroll_one, fresh_db, gather, unit_services
-from rs1.devices import ownership
+from rs1.devices import ownership_store as ownership
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.identity.sessions import is_live, start_session
 from rs1.monitoring.checks import Finding
 from rs1.monitoring.job import _apply
+from rs1.ota import rollout_store as status_store
 from rs1.ota import rollouts as ro
-from rs1.ota import status_store
 from rs1.ota.device_status import RANK
 from rs1.services import HttpResult
 from rs1.storage.database import StorageError

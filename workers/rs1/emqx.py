@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from rs1.services import HttpClient
+from rs1.services import HttpClient, Services
 
 
 class EmqxError(Exception):
@@ -65,7 +65,7 @@ class EmqxApi:
         return ["reason_code" not in r for r in json.loads(result.body)]
 
 
-def emqx_api(svc: Any) -> EmqxApi:
+def emqx_api(svc: Services) -> EmqxApi:
     if svc.http is None:
         raise EmqxError("no outbound HTTP client")
     return EmqxApi(svc.http, svc.settings.emqx_api_url, svc.settings.emqx_api_key)

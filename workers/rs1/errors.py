@@ -5,18 +5,18 @@ in one place. `code` is the machine-readable error clients see (`"topic_mismatch
 caller can catch a kind (`except TopicMismatch`) instead of matching strings.
 """
 
-from typing import Any, ClassVar
+from typing import Any
 
 
 class DomainError(Exception):
-    code: ClassVar[str] = "error"
+    code: str = "error"  # each kind's default; an instance may name a finer one
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
         if code is not None:
-            self.code = code  # type: ignore[misc]  # an instance may name a finer code
+            self.code = code
 
 
 class InvalidInput(DomainError):

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from rs1 import __version__
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.logs import log_event
+from rs1.monitoring import store as monitoring_store
 from rs1.services import Services
 from rs1.timefmt import utc_now_iso
 
@@ -24,7 +25,7 @@ async def binding_checks(svc: Services) -> dict[str, bool]:
     kv = next(iter(svc.kv.values()), None)
     blobs = next(iter(svc.blobs.values()), None)
     return {
-        "d1": await _check("d1", lambda: svc.db.first("SELECT 1 AS ok")),
+        "d1": await _check("d1", lambda: monitoring_store.ping(svc.db)),
         "kv": kv is not None and await _check("kv", lambda: kv.get(PROBE_KEY)),
         "r2": blobs is not None and await _check("r2", lambda: blobs.head(PROBE_KEY)),
     }

@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from rs1.monitoring import store
 from rs1.storage.database import Database
 from rs1.timefmt import utc_now_iso
 
@@ -16,10 +17,5 @@ WEBHOOK_SECRET_INVALID = "webhook_secret_invalid"  # noqa: S105 — an event nam
 async def record_security_event(
     db: Database, event_type: str, details: dict[str, Any], ip: str = ""
 ) -> None:
-    await db.run(
-        "INSERT INTO security_log (event_type, details, ip, timestamp) VALUES (?, ?, ?, ?)",
-        event_type,
-        json.dumps(details, sort_keys=True, default=str),
-        ip[:64],
-        utc_now_iso(),
-    )
+    text = json.dumps(details, sort_keys=True, default=str)
+    await store.add_security_event(db, event_type, text, ip[:64], utc_now_iso())

@@ -53,8 +53,12 @@ def services_from_env(
     env: Any, http: HttpClient | None, defer: Callable[[Awaitable[Any]], None]
 ) -> Services:
     """Wrap whichever bindings this Worker's wrangler config declares."""
-    kv = {n: KvStore(b) for n in KV_BINDINGS if (b := getattr(env, n, None)) is not None}
-    blobs = {n: R2Blobs(b) for n in R2_BINDINGS if (b := getattr(env, n, None)) is not None}
+    kv: dict[str, KeyValue] = {
+        n: KvStore(b) for n in KV_BINDINGS if (b := getattr(env, n, None)) is not None
+    }
+    blobs: dict[str, Blobs] = {
+        n: R2Blobs(b) for n in R2_BINDINGS if (b := getattr(env, n, None)) is not None
+    }
     return Services(
         settings=Settings.from_env(env),
         db=D1Database(env.DB),

@@ -32,7 +32,7 @@ class HmacAuthPlugin(BaseAuthPlugin):
     """Accept a device whose password is its current (or previous) hour's HMAC."""
 
     @dataclass
-    class Config:
+    class Config(BaseAuthPlugin.Config):
         secrets: dict[str, str] = field(default_factory=dict)  # device id → device secret
 
     async def authenticate(self, *, session: Session) -> bool:

@@ -35,7 +35,9 @@ def _faults(text: str) -> tuple[FaultSpec, ...]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rs1tools.fleet", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m rs1tools.fleet", description=(__doc__ or "").split("\n")[0]
+    )
     p.add_argument("--devices", type=int, default=10)
     p.add_argument("--duration", type=float, default=60.0, help="seconds to run")
     p.add_argument("--faults", type=_faults, default=(), help="e.g. flaky:0.1,power-loss")

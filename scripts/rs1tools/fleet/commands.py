@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import aiomqtt
 from pydantic import ValidationError
+from rs1contract.payloads import DiagRequest
 
-from rs1.mqtt.payloads import DiagRequest
 from rs1tools.fleet import messages
 from rs1tools.fleet.messages import Outbound
 from rs1tools.fleet.radar import zones_from_config
@@ -99,10 +99,11 @@ async def on_diag_request(device: "SimDevice", client: aiomqtt.Client, raw: byte
 
 def on_ota_trigger(device: "SimDevice", raw: bytes) -> None:
     try:
-        trigger = json.loads(raw)
+        parsed = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        trigger = None
-    if not isinstance(trigger, dict):
-        trigger = {"raw": raw.decode(errors="replace")}
+        parsed = None
+    trigger: dict[str, object] = (
+        parsed if isinstance(parsed, dict) else {"raw": raw.decode(errors="replace")}
+    )
     device.ctx.stats.ota_triggers += 1
     device.spawn(device.ctx.ota.on_trigger(device, trigger))

@@ -15,9 +15,9 @@ from typing import Any
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 from pydantic import BaseModel
+from rs1contract.payloads import StatePayload
+from rs1contract.topics import device_topic
 
-from rs1.mqtt.payloads import StatePayload
-from rs1.mqtt.topics import device_topic
 from rs1tools.fleet import commands, disruptions, messages
 from rs1tools.fleet.backoff import Backoff
 from rs1tools.fleet.clock import SimClock

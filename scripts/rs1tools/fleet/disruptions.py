@@ -11,9 +11,9 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import aiomqtt
+from rs1contract.topics import ROOT
 
 from rs1.identity.device_id import device_id_from_mac
-from rs1.mqtt.topics import ROOT
 from rs1tools.fleet import messages
 from rs1tools.fleet.codes import is_failure
 from rs1tools.fleet.faults import Fault

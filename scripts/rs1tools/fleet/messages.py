@@ -1,4 +1,4 @@
-"""Outgoing messages, built through the shared payload models in rs1.mqtt.payloads.
+"""Outgoing messages, built through the shared payload models in rs1contract.payloads.
 
 Building a model validates it, so the fleet cannot publish what the Workers would refuse.
 """
@@ -7,8 +7,7 @@ import itertools
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-
-from rs1.mqtt.payloads import (
+from rs1contract.payloads import (
     ConfigStatus,
     DiagTelemetry,
     HealthTelemetry,
@@ -18,7 +17,7 @@ from rs1.mqtt.payloads import (
     TargetsTelemetry,
     ZonePresence,
 )
-from rs1.mqtt.topics import device_topic
+from rs1contract.topics import device_topic
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,26 @@ def presence(device_id: str, message_id: str, ts_ms: int, zones: list[ZonePresen
     return telemetry(device_id, "presence", model, message_id)
 
 
-def health(device_id: str, message_id: str, ts_ms: int, **fields: object) -> Outbound:
-    model = HealthTelemetry(message_id=message_id, ts=ts_ms, **fields)
+def health(
+    device_id: str,
+    message_id: str,
+    ts_ms: int,
+    *,
+    uptime_s: int,
+    free_heap: int,
+    rssi: int,
+    radar_ok: bool,
+    temperature_c: float | None = None,
+) -> Outbound:
+    model = HealthTelemetry(
+        message_id=message_id,
+        ts=ts_ms,
+        uptime_s=uptime_s,
+        free_heap=free_heap,
+        rssi=rssi,
+        radar_ok=radar_ok,
+        temperature_c=temperature_c,
+    )
     return telemetry(device_id, "health", model, message_id)
 
 

@@ -9,13 +9,20 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from rs1tools.fleet.identity import DeviceIdentity
+
 
 class DeviceHandle(Protocol):
     """What a simulated device offers to an OTA client."""
 
     device_id: str
+    identity: DeviceIdentity  # the OTA client signs its downloads with the MQTT password
     firmware_version: str
     ota_triggers: list[dict[str, object]]
+
+    def now(self) -> float:
+        """Unix seconds on this device's (possibly skewed) clock."""
+        ...
 
     async def publish(self, *suffix: str, payload: BaseModel) -> bool:
         """Publish (QoS 1) to opticworks/{id}/{suffix}; False when offline."""
@@ -23,6 +30,10 @@ class DeviceHandle(Protocol):
 
     def reboot(self, firmware_version: str | None = None) -> None:
         """Restart like esp_restart(): abrupt drop, short dark period, boot (maybe new fw)."""
+        ...
+
+    def go_dark(self, seconds: float) -> None:
+        """After this session ends, stay off for `seconds`, then boot again."""
         ...
 
 

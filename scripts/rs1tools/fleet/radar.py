@@ -9,7 +9,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from rs1.mqtt.payloads import Target, ZonePresence
+from rs1contract.payloads import Target, ZonePresence
 
 MAX_TARGETS = 3
 ROOM_X = (-3_000.0, 3_000.0)  # mm, left/right of the sensor

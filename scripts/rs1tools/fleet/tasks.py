@@ -34,8 +34,8 @@ async def first_completed(*coroutines: Coroutine[Any, Any, Any]) -> None:
     finally:
         await cancel_all(tasks)
     for task in done:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> bool:

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from rs1.mqtt.payloads import ConfigStatus
+from rs1contract.payloads import ConfigStatus
 
 MAX_ZONES = 16
 MIN_VERTICES, MAX_VERTICES = 3, 12

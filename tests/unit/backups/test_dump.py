@@ -5,8 +5,9 @@ import sqlite3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rs1.backups.dump import TableChecksum, sql_literal
+from rs1.backups.dump import TableChecksum
 from rs1.backups.job import build_backup
+from rs1.backups.store import sql_literal
 from rs1.devices.enrollment import EnrollItem, enroll
 
 # SQLite's own float parser is exact for the magnitudes telemetry holds; near the subnormal

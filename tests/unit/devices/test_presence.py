@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from helpers import enroll_one, envelope, fresh_db
 from rs1.devices import store
 from rs1.devices.presence import Presence, PresenceEvent, apply
-from rs1.telemetry.ingest import parse_envelope, statements, to_row
+from rs1.telemetry.ingest import parse_envelope, to_row
+from rs1.telemetry.store import ingest_statements as statements
 
 DEVICE = "ab" * 16
 

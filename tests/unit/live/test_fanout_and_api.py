@@ -6,10 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from rs1.apps import device_api
+from rs1.auth import guards
+from rs1.auth.caller import Caller
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse
 from rs1.identity.tokens import Claims
-from rs1.live import api as live_api
 from rs1.live.fanout import MAX_LOOKUPS, WatchMemo, fan_out, schedule_fan_out, watched_devices
 from rs1.live.protocol import PROTOCOL
 from rs1.live.room import marker_key
@@ -132,73 +134,79 @@ def test_the_memo_stays_bounded() -> None:
 
 @pytest.fixture
 def seen(monkeypatch) -> list[ApiRequest]:
-    """require_device stand-in: 401 without a token, 404 for device C, else the owner."""
+    """The route's device check stand-in: 401 without a token, 404 for device C, else the
+    owner. It records the request as the check saw it (a subprotocol token as the bearer)."""
     calls: list[ApiRequest] = []
 
-    async def require_device(request, svc, device_id):
+    async def on_device(request, svc, device_id):
         calls.append(request)
         if not request.header("authorization"):
             raise ApiError(401, "unauthorized", "A bearer token is required.")
         if device_id == DEV_C:
             raise ApiError(404, "not_found", "No device.")
-        return Claims("owner-1", "user", 2_000_000_000, "ab" * 16), "owner"
+        return Caller(Claims("owner-1", "user", 2_000_000_000, "ab" * 16), "owner")
 
-    monkeypatch.setattr(live_api, "require_device", require_device)
+    monkeypatch.setattr(guards, "_on_device", on_device)
     return calls
 
 
-def upgrade(**headers: str) -> ApiRequest:
+def upgrade(device_id: str = DEV_A, **headers: str) -> ApiRequest:
     return ApiRequest(
-        "GET", f"/api/devices/{DEV_A}/targets", headers={"upgrade": "websocket", **headers}
+        "GET", f"/api/devices/{device_id}/targets", headers={"upgrade": "websocket", **headers}
     )
+
+
+def watch(request: ApiRequest, services) -> ApiResponse:
+    """Through the device API's router, as production routes it."""
+    return run(device_api.app.handle(request, services))
+
+
+def error_of(response: ApiResponse) -> tuple[int, str]:
+    return response.status, json.loads(response.body)["error"]
 
 
 def test_a_subprotocol_token_becomes_the_bearer_and_the_answer_is_ours(
     services, live, seen
 ) -> None:
     request = upgrade(**{"sec-websocket-protocol": f"{PROTOCOL}, bearer.h.p.s"})
-    assert run(live_api.watch_targets(request, services, DEV_A)).status == 101
+    assert watch(request, services).status == 101
     assert seen[-1].header("authorization") == "Bearer h.p.s"
     assert live.connected == [(DEV_A, PROTOCOL)]
 
 
 def test_an_authorization_header_wins_and_needs_no_subprotocol(services, live, seen) -> None:
     request = upgrade(authorization="Bearer x.y.z")
-    run(live_api.watch_targets(request, services, DEV_A))
+    watch(request, services)
     assert seen[-1].header("authorization") == "Bearer x.y.z"
     assert live.connected == [(DEV_A, None)]
     both = upgrade(
         authorization="Bearer x.y.z", **{"sec-websocket-protocol": f"{PROTOCOL}, bearer.o.t.h"}
     )
-    run(live_api.watch_targets(both, services, DEV_A))
+    watch(both, services)
     assert seen[-1].header("authorization") == "Bearer x.y.z"
 
 
 @pytest.mark.parametrize(
-    ("request_", "device_id", "status", "code"),
+    ("request_", "status", "code"),
     [
-        (upgrade(), DEV_A, 401, "unauthorized"),
-        (upgrade(authorization="Bearer x.y.z"), DEV_C, 404, "not_found"),
+        (upgrade(), 401, "unauthorized"),
+        (upgrade(DEV_C, authorization="Bearer x.y.z"), 404, "not_found"),
         (
             replace(
                 upgrade(authorization="Bearer x.y.z"), headers={"authorization": "Bearer x.y.z"}
             ),
-            DEV_A,
             426,
             "upgrade_required",
         ),
         (
             upgrade(**{"sec-websocket-protocol": "chat, bearer.x.y.z"}),
-            DEV_A,
             400,
             "invalid_subprotocol",
         ),
     ],
 )
-def test_refusals(services, live, seen, request_, device_id, status, code) -> None:
-    with pytest.raises(ApiError) as err:
-        run(live_api.watch_targets(request_, services, device_id))
-    assert (err.value.status, err.value.code) == (status, code)
+def test_refusals(services, live, seen, request_, status, code) -> None:
+    assert error_of(watch(request_, services)) == (status, code)
     assert live.connected == []
 
 
@@ -206,13 +214,9 @@ def test_a_stranger_learns_nothing_from_a_plain_get(services, live, seen) -> Non
     plain = ApiRequest(
         "GET", f"/api/devices/{DEV_C}/targets", headers={"authorization": "Bearer x"}
     )
-    with pytest.raises(ApiError) as err:
-        run(live_api.watch_targets(plain, services, DEV_C))
-    assert err.value.status == 404  # not 426: access is checked first
+    assert error_of(watch(plain, services))[0] == 404  # not 426: access is checked first
 
 
 def test_without_the_binding_it_is_a_503(services, seen) -> None:
     services.live = None
-    with pytest.raises(ApiError) as err:
-        run(live_api.watch_targets(upgrade(authorization="Bearer x.y.z"), services, DEV_A))
-    assert err.value.status == 503
+    assert error_of(watch(upgrade(authorization="Bearer x.y.z"), services))[0] == 503

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rs1.http.errors import ApiError
+from rs1.errors import InvalidInput
+from rs1.http.error_map import status_of
 from rs1.live.protocol import PROTOCOL, Offer, is_websocket_upgrade, parse_offer
 
 TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -43,13 +44,13 @@ def test_the_token_is_found_wherever_it_is_offered(jwt: str, extra: list[str], d
 
 @given(extra=st.lists(others, min_size=1, max_size=3), jwt=jwts)
 def test_an_offer_without_our_protocol_is_refused(extra: list[str], jwt: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidInput) as err:
         parse_offer(", ".join([*extra, f"bearer.{jwt}"]))
-    assert (err.value.status, err.value.code) == (400, "invalid_subprotocol")
+    assert (status_of(err.value), err.value.code) == (400, "invalid_subprotocol")
 
 
 def test_two_tokens_are_ambiguous() -> None:
-    with pytest.raises(ApiError, match="at most one"):
+    with pytest.raises(InvalidInput, match="at most one"):
         parse_offer(f"{PROTOCOL}, bearer.a.b.c, bearer.d.e.f")
 
 
@@ -63,17 +64,17 @@ def _is_bad(c: str) -> bool:
 
 @given(bad=st.text(min_size=1, max_size=20).filter(lambda s: any(_is_bad(c) for c in s)))
 def test_non_token_characters_are_refused(bad: str) -> None:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(InvalidInput) as err:
         parse_offer(f"{PROTOCOL}, {bad}")
-    assert err.value.status == 400
+    assert status_of(err.value) == 400
 
 
 @given(header=st.text(max_size=200))
 def test_any_header_parses_or_is_a_400(header: str) -> None:
     try:
         offer = parse_offer(header)
-    except ApiError as err:
-        assert err.status == 400
+    except InvalidInput as err:
+        assert status_of(err) == 400
     else:
         assert offer.answer in (None, PROTOCOL)
         assert offer.token is None or f"bearer.{offer.token}" in offer.protocols

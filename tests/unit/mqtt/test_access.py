@@ -1,11 +1,12 @@
 import asyncio
 import json
 
+from rs1contract.topics import device_topic
+
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.identity.keys import hour_of, mqtt_password
 from rs1.mqtt import auth_limits
 from rs1.mqtt.access import authenticate, authorize_request
-from rs1.mqtt.topics import device_topic
 from rs1.mqtt.webhook_models import AclRequest, AuthRequest
 
 

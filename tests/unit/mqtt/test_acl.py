@@ -2,9 +2,9 @@
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from rs1contract.topics import MAX_TOPIC_LENGTH, device_topic
 
 from rs1.mqtt.acl import authorize
-from rs1.mqtt.topics import MAX_TOPIC_LENGTH, device_topic
 
 device_ids = st.text("0123456789abcdef", min_size=32, max_size=32)
 level = st.text(

@@ -4,6 +4,7 @@ check refuses an image whose signed header disagrees with the manifest's labels.
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rs1contract.semver import is_version
 from rs1fw.images import build_image
 from rs1fw.images import parse_header as firmware_parse_header
 
@@ -14,7 +15,6 @@ from rs1.ota.image_header import (
     check_image_header,
     parse_image_header,
 )
-from rs1.ota.semver import is_version
 
 models = st.from_regex(r"\A[A-Za-z0-9._-]{1,32}\Z")
 _number = st.integers(0, 10_000).map(str)

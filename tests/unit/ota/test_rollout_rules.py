@@ -1,9 +1,9 @@
 from hypothesis import given
 from hypothesis import strategies as st
+from rs1contract.semver import parse_version
 
 from rs1.ota.bucketing import bucket, in_cohort
 from rs1.ota.device_status import RANK, accepts
-from rs1.ota.semver import parse_version
 
 ids = st.text("0123456789abcdef", min_size=32, max_size=32)
 percents = st.integers(0, 100)

@@ -7,15 +7,16 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rs1contract.topics import device_topic
 
 from helpers import fresh_db
-from rs1.mqtt.topics import device_topic
 from rs1.services import Services
 from rs1.settings import Settings
 from rs1.storage.memory import MemoryBlobs, MemoryKv
 from rs1.telemetry.archive import archive_key
-from rs1.telemetry.ingest import parse_envelope, statements, to_row
+from rs1.telemetry.ingest import parse_envelope, to_row
 from rs1.telemetry.jobs import run_hourly
+from rs1.telemetry.store import ingest_statements as statements
 
 HOUR = 3_600_000
 T0 = 491_000 * HOUR  # an hour boundary

@@ -3,11 +3,12 @@
 import asyncio
 import json
 
+from rs1contract.topics import device_topic
+
 from helpers import enroll_one, envelope
 from rs1.apps.telemetry import build_app
 from rs1.devices import store
 from rs1.http.messages import ApiRequest
-from rs1.mqtt.topics import device_topic
 
 HEADERS = {"x-webhook-secret": "test-webhook-secret", "content-type": "application/json"}
 

@@ -2,13 +2,12 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rs1.admin.auth import require_admin
+from rs1.auth.caller import Caller
 from rs1.devices import store
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.emqx import emqx_api
-from rs1.http.errors import ApiError, not_found
+from rs1.errors import Conflict, InvalidInput, NotFound
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.validation import parse_body
 from rs1.identity.device_id import is_device_id
 from rs1.logs import log_event
 from rs1.services import Services
@@ -41,25 +40,25 @@ def _rotate_flag(request: ApiRequest, body_flag: bool) -> bool:
     return body_flag or request.query.get("rotate", "").lower() in ("1", "true", "yes")
 
 
-async def enroll_device(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_admin(request, svc)
-    body = parse_body(EnrollBody, request)
+async def enroll_device(
+    request: ApiRequest, svc: Services, *, caller: Caller, body: EnrollBody
+) -> ApiResponse:
     rotate = _rotate_flag(request, body.rotate)
     item = EnrollItem(body.mac_address, body.model)
     result = await enroll(svc.db, svc.settings.device_master_key, [item], rotate)
     if result.invalid:
-        raise ApiError(400, "invalid_mac", result.invalid[0]["message"])
+        raise InvalidInput(result.invalid[0]["message"], code="invalid_mac")
     if result.conflicts:
         conflict = result.conflicts[0]
         message = f"MAC {conflict['mac_address']} is already enrolled; pass rotate=true."
-        raise ApiError(409, "already_enrolled", message, details=conflict)
+        raise Conflict(message, code="already_enrolled", details=conflict)
     enrolled = result.enrolled[0]
     return json_response(enrolled, 200 if enrolled["key_generation"] > 1 else 201)
 
 
-async def enroll_batch(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_admin(request, svc)
-    body = parse_body(BatchBody, request)
+async def enroll_batch(
+    request: ApiRequest, svc: Services, *, caller: Caller, body: BatchBody
+) -> ApiResponse:
     items = [EnrollItem(d.mac_address, d.model) for d in body.devices]
     rotate = _rotate_flag(request, body.rotate)
     result = await enroll(svc.db, svc.settings.device_master_key, items, rotate)
@@ -70,15 +69,16 @@ async def enroll_batch(request: ApiRequest, svc: Services) -> ApiResponse:
 
 def _device_id(device_id: str) -> str:
     if not is_device_id(device_id):
-        raise not_found(f"No device {device_id}.")
+        raise NotFound(f"No device {device_id}.")
     return device_id
 
 
-async def get_device(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    await require_admin(request, svc)
+async def get_device(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
+) -> ApiResponse:
     row = await store.get_device(svc.db, _device_id(device_id))
     if row is None:
-        raise not_found(f"No device {device_id}.")
+        raise NotFound(f"No device {device_id}.")
     return json_response(store.public_device(row))
 
 
@@ -90,16 +90,18 @@ async def _end_session(svc: Services, device_id: str) -> str:
         return "failed"
 
 
-async def revoke_device(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    await require_admin(request, svc)
+async def revoke_device(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
+) -> ApiResponse:
     if not await store.set_status(svc.db, _device_id(device_id), store.REVOKED, utc_now_iso()):
-        raise not_found(f"No device {device_id}.")
+        raise NotFound(f"No device {device_id}.")
     session = await _end_session(svc, device_id)
     return json_response({"device_id": device_id, "status": store.REVOKED, "session": session})
 
 
-async def enable_device(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    await require_admin(request, svc)
+async def enable_device(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
+) -> ApiResponse:
     if not await store.set_status(svc.db, _device_id(device_id), store.ACTIVE, utc_now_iso()):
-        raise not_found(f"No device {device_id}.")
+        raise NotFound(f"No device {device_id}.")
     return json_response({"device_id": device_id, "status": store.ACTIVE})

@@ -3,15 +3,14 @@
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from rs1contract.manifest import MODEL_PATTERN
 
-from rs1.admin.auth import require_admin
-from rs1.http.errors import ApiError, not_found
+from rs1.auth.caller import Caller
+from rs1.errors import Conflict, NotFound
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.validation import parse_body
 from rs1.identity.device_id import is_device_id
+from rs1.ota import rollout_store, safety
 from rs1.ota import rollouts as ro
-from rs1.ota import safety
-from rs1.ota.manifest import MODEL_PATTERN
 from rs1.services import Services
 
 
@@ -49,42 +48,28 @@ def _now_ms(svc: Services) -> int:
     return int(svc.clock() * 1000)
 
 
-async def create_rollout(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_admin(request, svc)
-    body = parse_body(RolloutBody, request, status=422)
-    firmware = await svc.db.first(
-        "SELECT * FROM firmware WHERE model = ? AND version = ?", body.model, body.firmware_version
-    )
-    if firmware is None:
-        raise ApiError(
-            422, "unknown_firmware", f"No uploaded {body.model} {body.firmware_version}."
-        )
-    spec = ro.NewRollout(
+async def create_rollout(
+    request: ApiRequest, svc: Services, *, caller: Caller, body: RolloutBody
+) -> ApiResponse:
+    rollout = await ro.start_rollout(
+        svc,
         model=body.model,
         version=body.firmware_version,
-        url=f"{svc.settings.ota_base_url}/firmware/{body.model}/{body.firmware_version}.bin",
-        firmware=firmware,
         stages=[s.model_dump() for s in body.stages or []],
         threshold=body.failure_threshold,
         timeout_minutes=body.timeout_minutes,
         allow_downgrade=body.allow_downgrade,
         device_ids=body.device_ids,
     )
-    try:
-        rollout = await ro.create(svc, spec, _now_ms(svc))
-    except ro.RolloutActive:
-        raise ApiError(
-            409, "rollout_active", f"{body.model} already has an active rollout."
-        ) from None
     return json_response(await describe(svc, rollout.rollout_id), 201)
 
 
 async def describe(svc: Services, rollout_id: str) -> dict[str, Any]:
-    row = await svc.db.first("SELECT * FROM ota_rollouts WHERE rollout_id = ?", rollout_id)
+    row = await rollout_store.get_rollout(svc.db, rollout_id)
     if row is None:
-        raise not_found(f"No rollout {rollout_id}.")
+        raise NotFound(f"No rollout {rollout_id}.")
     rollout = ro.Rollout.from_row(row)
-    counts = await ro.status_counts(svc.db, rollout_id)
+    counts = await rollout_store.status_counts(svc.db, rollout_id)
     failures, finished = ro.failure_stats(counts)
     interval = safety.wilson(failures, finished)
     return {
@@ -107,37 +92,39 @@ async def describe(svc: Services, rollout_id: str) -> dict[str, Any]:
     }
 
 
-async def list_rollouts(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_admin(request, svc)
-    rows = await svc.db.all(
-        "SELECT rollout_id FROM ota_rollouts ORDER BY created_at DESC LIMIT 100"
-    )
-    return json_response({"rollouts": [await describe(svc, r["rollout_id"]) for r in rows]})
+async def list_rollouts(request: ApiRequest, svc: Services, *, caller: Caller) -> ApiResponse:
+    ids = await rollout_store.recent_rollout_ids(svc.db)
+    return json_response({"rollouts": [await describe(svc, i) for i in ids]})
 
 
-async def get_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
-    await require_admin(request, svc)
+async def get_rollout(
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+) -> ApiResponse:
     return json_response(await describe(svc, rollout_id))
 
 
 async def _live(svc: Services, rollout_id: str) -> ro.Rollout:
     rollout = await ro.load(svc.db, rollout_id)
     if rollout is None:
-        raise not_found(f"No rollout {rollout_id}.")
+        raise NotFound(f"No rollout {rollout_id}.")
     if rollout.status not in ro.LIVE:
-        raise ApiError(409, "rollout_finished", f"Rollout {rollout_id} is {rollout.status}.")
+        raise Conflict(f"Rollout {rollout_id} is {rollout.status}.", code="rollout_finished")
     return rollout
 
 
-async def abort_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
-    claims = await require_admin(request, svc)
+async def abort_rollout(
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+) -> ApiResponse:
+    claims = caller.claims
     rollout = await _live(svc, rollout_id)
     await ro.abort(svc, rollout, f"aborted by {claims.sub}", _now_ms(svc))
     return json_response(await describe(svc, rollout_id))
 
 
-async def pause_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
-    claims = await require_admin(request, svc)
+async def pause_rollout(
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+) -> ApiResponse:
+    claims = caller.claims
     await _live(svc, rollout_id)
     if not await ro.set_status(svc.db, rollout_id, ro.PAUSED, f"paused by {claims.sub}",
                                _now_ms(svc)):  # fmt: skip
@@ -145,8 +132,10 @@ async def pause_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> 
     return json_response(await describe(svc, rollout_id))
 
 
-async def resume_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
-    claims = await require_admin(request, svc)
+async def resume_rollout(
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+) -> ApiResponse:
+    claims = caller.claims
     rollout = await _live(svc, rollout_id)
     now = _now_ms(svc)
     if not await ro.set_status(svc.db, rollout_id, ro.ACTIVE, f"resumed by {claims.sub}", now):
@@ -156,23 +145,26 @@ async def resume_rollout(request: ApiRequest, svc: Services, rollout_id: str) ->
     return json_response(await describe(svc, rollout_id))
 
 
-async def advance_rollout(request: ApiRequest, svc: Services, rollout_id: str) -> ApiResponse:
+async def advance_rollout(
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+) -> ApiResponse:
     """Ops move to the next stage before the statistics allow an automatic advance (small
     fleets rarely reach a 95% upper bound under 2%) — but never past a failing stage."""
-    claims = await require_admin(request, svc)
+    claims = caller.claims
     rollout = await _live(svc, rollout_id)
     if rollout.status != ro.ACTIVE:
-        raise ApiError(409, "rollout_paused", "Resume the rollout before advancing it.")
+        raise Conflict("Resume the rollout before advancing it.", code="rollout_paused")
     expected = request.query.get("from_stage")
     if expected is not None and expected != str(rollout.current_stage):
         # Optimistic concurrency: the rollout moved on (auto-advance) since the caller looked.
-        raise ApiError(409, "stage_changed", f"The rollout is at stage {rollout.current_stage}.")
+        message = f"The rollout is at stage {rollout.current_stage}."
+        raise Conflict(message, code="stage_changed")
     if rollout.current_stage + 1 >= len(rollout.stages):
-        raise ApiError(409, "last_stage", "This is the last stage: it completes by itself.")
-    counts = await ro.status_counts(svc.db, rollout_id)
+        raise Conflict("This is the last stage: it completes by itself.", code="last_stage")
+    counts = await rollout_store.status_counts(svc.db, rollout_id)
     failures, finished = ro.failure_stats(counts)
     if safety.should_abort(failures, finished, rollout.threshold):
-        raise ApiError(409, "rollout_failing", "The failure rate is above the threshold.")
+        raise Conflict("The failure rate is above the threshold.", code="rollout_failing")
     if await ro.advance(svc, rollout, _now_ms(svc), f"advanced by {claims.sub}") is None:
-        raise ApiError(409, "stage_changed", "The rollout moved on meanwhile; look again.")
+        raise Conflict("The rollout moved on meanwhile; look again.", code="stage_changed")
     return json_response(await describe(svc, rollout_id))

@@ -10,11 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rs1.admin.auth import require_admin
 from rs1.api.sessions import session_view
-from rs1.http.errors import ApiError
+from rs1.auth.caller import Caller
+from rs1.errors import NotFound
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.validation import parse_body
 from rs1.identity.sessions import close_session, start_session
 from rs1.identity.tokens import MAX_TTL_S
 from rs1.services import Services
@@ -30,18 +29,19 @@ class SessionBody(BaseModel):
     ttl_s: int = Field(default=3600, ge=60, le=MAX_TTL_S)
 
 
-async def create_session(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_admin(request, svc)
-    body = parse_body(SessionBody, request, 422)
+async def create_session(
+    request: ApiRequest, svc: Services, *, caller: Caller, body: SessionBody
+) -> ApiResponse:
     token, claims = await start_session(
         svc.kv["SESSIONS"], svc.settings.jwt_secret, body.sub, body.role, svc.clock(), body.ttl_s
     )
     return json_response({**session_view(claims), "token": token}, 201)
 
 
-async def revoke_session(request: ApiRequest, svc: Services, jti: str) -> ApiResponse:
-    await require_admin(request, svc)
+async def revoke_session(
+    request: ApiRequest, svc: Services, jti: str, *, caller: Caller
+) -> ApiResponse:
     if not JTI.match(jti):
-        raise ApiError(404, "not_found", f"No session {jti}.")
+        raise NotFound(f"No session {jti}.")
     await close_session(svc.kv["SESSIONS"], jti)
     return ApiResponse(204)

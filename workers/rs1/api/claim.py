@@ -2,11 +2,10 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rs1.api.auth import require_user
-from rs1.devices import ownership, store
-from rs1.http.errors import ApiError
+from rs1.auth.caller import Caller
+from rs1.devices import ownership_store, store
+from rs1.errors import NotFound
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.validation import parse_body
 from rs1.identity.claim import claim_matches
 from rs1.identity.device_id import is_device_id
 from rs1.identity.keys import derive_device_secret
@@ -19,9 +18,10 @@ class ClaimBody(BaseModel):
     claim_code: str = Field(min_length=1, max_length=32)
 
 
-async def claim_device(request: ApiRequest, svc: Services) -> ApiResponse:
-    claims = await require_user(request, svc)
-    body = parse_body(ClaimBody, request)
+async def claim_device(
+    request: ApiRequest, svc: Services, *, caller: Caller, body: ClaimBody
+) -> ApiResponse:
+    claims = caller.claims
     found = await store.get_status(svc.db, body.device_id) if is_device_id(body.device_id) else None
     secret = (
         derive_device_secret(svc.settings.device_master_key, body.device_id, found[1])
@@ -30,9 +30,7 @@ async def claim_device(request: ApiRequest, svc: Services) -> ApiResponse:
     )
     if found is None or not claim_matches(secret, body.claim_code):
         # One answer for "no such device" and "wrong code": no enumeration.
-        raise ApiError(404, "not_found", "No device with that id and claim code.")
-    try:
-        created = await ownership.claim(svc.db, body.device_id, claims.sub)
-    except ownership.AlreadyClaimed:
-        raise ApiError(409, "already_claimed", "This device already has an owner.") from None
+        raise NotFound("No device with that id and claim code.")
+    # Someone else's device: AlreadyClaimed, a Conflict (409 already_claimed).
+    created = await ownership_store.claim(svc.db, body.device_id, claims.sub)
     return json_response({"device_id": body.device_id, "role": "owner"}, 201 if created else 200)

@@ -1,13 +1,15 @@
 """The caller's devices: list, detail, sharing (owners share as viewer, and unshare)."""
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from rs1.api.auth import require_device, require_user
-from rs1.devices import cache, ownership, store
+from rs1.auth.caller import Caller
+from rs1.devices import cache, ownership_store, store
+from rs1.errors import InvalidInput, NotFound
 from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
-from rs1.http.errors import ApiError, bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
-from rs1.http.validation import parse_body
+from rs1.ota import rollout_store
 from rs1.services import Services
 from rs1.text import PlainText
 from rs1.zones import sync
@@ -21,26 +23,22 @@ def _after(raw: str | None) -> str:
         return ""
     position = decode_cursor(raw)
     if not isinstance(position, dict) or not isinstance(position.get("after"), str):
-        raise bad_request("'cursor' is not a cursor this API returned.")
+        raise InvalidInput("'cursor' is not a cursor this API returned.", code="bad_request")
     return position["after"]
 
 
-async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
-    claims = await require_user(request, svc)
+async def list_devices(request: ApiRequest, svc: Services, *, caller: Caller) -> ApiResponse:
+    claims = caller.claims
     online = request.query.get("online")
     if online not in (None, "true", "false"):
-        raise bad_request("'online' must be true or false.")
+        raise InvalidInput("'online' must be true or false.", code="bad_request")
     limit = int_param(request.query, "limit", PAGE, 1, MAX_PAGE)
-    rows = await svc.db.all(
-        "SELECT d.device_id, d.model, d.firmware_version, d.online, d.last_seen, "
-        "d.config_version, o.role FROM device_ownership o JOIN devices d ON d.device_id = "
-        "o.device_id WHERE o.user_id = ? AND d.device_id > ? AND (? IS NULL OR d.online = ?) "
-        "ORDER BY d.device_id LIMIT ?",
+    rows = await ownership_store.list_for_user(
+        svc.db,
         claims.sub,
-        _after(request.query.get("cursor")),
-        online,
-        int(online == "true"),
-        limit + 1,
+        after=_after(request.query.get("cursor")),
+        online=None if online is None else online == "true",
+        limit=limit + 1,
     )
     page, more = split_page(rows, limit)
     items = [{**r, "online": bool(r["online"])} for r in page]
@@ -48,26 +46,26 @@ async def list_devices(request: ApiRequest, svc: Services) -> ApiResponse:
     return json_response({"devices": items, "next_cursor": cursor})
 
 
-async def get_device(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    _, role = await require_device(request, svc, device_id)
+async def get_device(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
+) -> ApiResponse:
+    role = caller.device_role
     view = await cache.recall(svc, device_id)
     hit = view is not None
     if view is None:
         view = await _device_view(svc, device_id)
         await cache.remember(svc, device_id, view)
-    ota = await svc.db.all(
-        "SELECT s.rollout_id, r.firmware_version, s.status, s.progress FROM ota_device_status s "
-        "JOIN ota_rollouts r ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND "
-        "r.status IN ('active', 'paused') AND s.status NOT IN ('skipped', 'cancelled')",
-        device_id,
-    )
+    ota = await rollout_store.active_for_device(svc.db, device_id)
     headers = {"x-cache": "hit" if hit else "miss"}
     return json_response({**view, "ota": ota, "role": role}, headers=headers)
 
 
-async def _device_view(svc: Services, device_id: str) -> dict:
+async def _device_view(svc: Services, device_id: str) -> dict[str, Any]:
     """What every caller may see of the device (cached in RS1_CACHE)."""
-    device = store.public_device(await store.get_device(svc.db, device_id))  # type: ignore[arg-type]
+    row = await store.get_device(svc.db, device_id)
+    if row is None:  # the route's check found it; devices are never deleted, only revoked
+        raise NotFound(f"No device {device_id}.")
+    device = store.public_device(row)
     desired = await sync.latest(svc.db, device_id)
     pending = (
         desired["version"] if desired and desired["version"] > device["config_version"] else None
@@ -85,25 +83,17 @@ class ShareBody(BaseModel):
     user_id: PlainText = Field(min_length=1, max_length=128)
 
 
-async def _owner(request: ApiRequest, svc: Services, device_id: str) -> str:
-    claims, role = await require_device(request, svc, device_id)
-    if role not in ("owner", "admin"):
-        raise ApiError(403, "forbidden", "Only the owner shares this device.")
-    return claims.sub
-
-
-async def share_device(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    me = await _owner(request, svc, device_id)
-    body = parse_body(ShareBody, request)
-    if body.user_id == me:
-        raise bad_request("You already own this device.")
-    await ownership.share(svc.db, device_id, body.user_id)
+async def share_device(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: ShareBody
+) -> ApiResponse:
+    if body.user_id == caller.sub:
+        raise InvalidInput("You already own this device.", code="bad_request")
+    await ownership_store.share(svc.db, device_id, body.user_id)
     return json_response({"device_id": device_id, "user_id": body.user_id, "role": "viewer"})
 
 
 async def unshare_device(
-    request: ApiRequest, svc: Services, device_id: str, user_id: str
+    request: ApiRequest, svc: Services, device_id: str, user_id: str, *, caller: Caller
 ) -> ApiResponse:
-    await _owner(request, svc, device_id)
-    await ownership.unshare(svc.db, device_id, user_id)
+    await ownership_store.unshare(svc.db, device_id, user_id)
     return empty_response(204)

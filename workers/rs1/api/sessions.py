@@ -1,7 +1,7 @@
 """The caller's own session: GET /api/auth/session (who am I) and POST /api/auth/logout."""
 
-from rs1.api.bearer import authenticate
-from rs1.http.errors import ApiError
+from rs1.auth.caller import Caller
+from rs1.errors import Conflict
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.access import ACCESS_JTI_PREFIX
 from rs1.identity.sessions import close_session
@@ -13,16 +13,15 @@ def session_view(claims: Claims) -> dict:
     return {"sub": claims.sub, "role": claims.role, "expires_at": claims.exp, "jti": claims.jti}
 
 
-async def current_session(request: ApiRequest, svc: Services) -> ApiResponse:
-    return json_response(session_view(await authenticate(request, svc)))
+async def current_session(request: ApiRequest, svc: Services, *, caller: Caller) -> ApiResponse:
+    return json_response(session_view(caller.claims))
 
 
-async def logout(request: ApiRequest, svc: Services) -> ApiResponse:
+async def logout(request: ApiRequest, svc: Services, *, caller: Caller) -> ApiResponse:
     """Ends the session of the presented token: refused from now on where this Worker runs,
     and everywhere within ~60 s (KV's propagation)."""
-    claims = await authenticate(request, svc)
-    if claims.jti.startswith(ACCESS_JTI_PREFIX):
+    if caller.claims.jti.startswith(ACCESS_JTI_PREFIX):
         message = "This is a Cloudflare Access session: sign out at /cdn-cgi/access/logout."
-        raise ApiError(409, "access_session", message)
-    await close_session(svc.kv["SESSIONS"], claims.jti)
+        raise Conflict(message, code="access_session")
+    await close_session(svc.kv["SESSIONS"], caller.claims.jti)
     return ApiResponse(204)

@@ -7,17 +7,19 @@ Owners (and viewers, and admins) read a device's telemetry: raw rows from the ho
 import json
 from typing import Any
 
-from rs1.api.auth import require_device
+from rs1.auth.caller import Caller
+from rs1.errors import InvalidInput
 from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
-from rs1.http.errors import bad_request
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
+from rs1.telemetry import store
 from rs1.telemetry.ingest import HOUR_MS
 
 MAX_LIMIT = 1_000
+Position = tuple[int, str]  # where a page ended: (received_at or hour, message_id)
 
 
-def _after(raw: str) -> tuple[int, str]:
+def _after(raw: str) -> Position:
     """(received_at or hour, message_id) from a cursor; bounded, so D1 can bind them."""
     position = decode_cursor(raw)
     valid = (
@@ -29,35 +31,23 @@ def _after(raw: str) -> tuple[int, str]:
         and len(position[1]) <= 64
     )
     if not valid:
-        raise bad_request("'cursor' is not a cursor this API returned.")
+        raise InvalidInput("'cursor' is not a cursor this API returned.", code="bad_request")
     return position[0], position[1]
 
 
-async def _raw(svc: Services, device_id: str, start: int, end: int, limit: int, after) -> list:
-    rows = await svc.db.all(
-        "SELECT message_id, kind, topic, ts, received_at, payload FROM telemetry_raw "
-        "WHERE device_id = ? AND received_at >= ? AND received_at < ? "
-        "AND (received_at, message_id) > (?, ?) ORDER BY received_at, message_id LIMIT ?",
-        device_id,
-        start,
-        end,
-        *after,
-        limit,
-    )
+async def _raw(
+    svc: Services, device_id: str, start: int, end: int, limit: int, after: Position
+) -> list[dict[str, Any]]:
+    rows = await store.raw_page(svc.db, device_id, start, end, after, limit)
     return [{**r, "payload": json.loads(r["payload"])} for r in rows]
 
 
-async def _hourly(svc: Services, device_id: str, start: int, end: int, limit: int, after) -> list:
-    rows = await svc.db.all(
-        "SELECT hour, message_count, max_target_count, occupancy_json, metrics_json "
-        "FROM telemetry_hourly WHERE device_id = ? AND hour >= ? AND hour < ? AND hour > ? "
-        "ORDER BY hour LIMIT ?",
-        device_id,
-        start // HOUR_MS,
-        -(-end // HOUR_MS),
-        after[0],
-        limit,
-    )
+async def _hourly(
+    svc: Services, device_id: str, start: int, end: int, limit: int, after: Position
+) -> list[dict[str, Any]]:
+    # Every hour that overlaps [start, end): the first one's start may precede `start`.
+    first, last = start // HOUR_MS, -(-end // HOUR_MS)
+    rows = await store.hourly_page(svc.db, device_id, first, last, after[0], limit)
     return [
         {
             "hour_start": r["hour"] * HOUR_MS,
@@ -70,8 +60,9 @@ async def _hourly(svc: Services, device_id: str, start: int, end: int, limit: in
     ]
 
 
-async def device_telemetry(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    await require_device(request, svc, device_id)
+async def device_telemetry(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
+) -> ApiResponse:
     q = request.query
     now = int(svc.clock() * 1000)
     end = int_param(q, "to", now + 1, 0, 10**13)
@@ -79,7 +70,7 @@ async def device_telemetry(request: ApiRequest, svc: Services, device_id: str) -
     limit = int_param(q, "limit", 100, 1, MAX_LIMIT)
     resolution = q.get("resolution", "raw")
     if resolution not in ("raw", "hour"):
-        raise bad_request("'resolution' must be 'raw' or 'hour'.")
+        raise InvalidInput("'resolution' must be 'raw' or 'hour'.", code="bad_request")
     after = _after(q["cursor"]) if q.get("cursor") else (-1, "")
     fetch = _raw if resolution == "raw" else _hourly
     # One row past the page tells whether another page exists (no empty last page).

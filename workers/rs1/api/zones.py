@@ -7,19 +7,23 @@ PUT  → needs If-Match: <version> (428 without, 409 on conflict); stores versio
 """
 
 import json
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rs1.api.auth import require_device
+from rs1.auth.caller import Caller
 from rs1.devices import cache, store
-from rs1.http.errors import ApiError
+from rs1.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionRequired,
+)
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.validation import parse_body, validate
 from rs1.services import Services
+from rs1.zones import store as zone_store
 from rs1.zones import sync
 from rs1.zones.model import ZoneConfig
-
-WRITERS = ("owner", "admin")
 
 
 class RollbackBody(BaseModel):
@@ -27,13 +31,10 @@ class RollbackBody(BaseModel):
     version: int = Field(ge=1)
 
 
-async def _view(svc: Services, device_id: str) -> dict:
+async def _view(svc: Services, device_id: str) -> dict[str, Any]:
     device = await store.get_device(svc.db, device_id)
-    current = await sync.latest(svc.db, device_id)
-    row = await svc.db.first(
-        "SELECT config_rejected_version, config_rejected_error FROM devices WHERE device_id = ?",
-        device_id,
-    )
+    current = await zone_store.latest(svc.db, device_id)
+    row = await zone_store.last_rejection(svc.db, device_id)
     rejection = None
     if row and row["config_rejected_version"] is not None:
         rejection = {
@@ -48,16 +49,17 @@ async def _view(svc: Services, device_id: str) -> dict:
         "updated_by": current["updated_by"] if current else None,
         "updated_at": current["updated_at"] if current else None,
         "last_rejection": rejection,
-        "versions": await sync.versions(svc.db, device_id),
+        "versions": await zone_store.versions(svc.db, device_id),
     }
 
 
-def _etag(view: dict) -> dict[str, str]:
+def _etag(view: dict[str, Any]) -> dict[str, str]:
     return {"etag": f'"{view["desired_version"]}"'}
 
 
-async def get_zones(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    await require_device(request, svc, device_id)
+async def get_zones(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
+) -> ApiResponse:
     view = await _view(svc, device_id)
     return json_response(view, headers=_etag(view))
 
@@ -65,39 +67,37 @@ async def get_zones(request: ApiRequest, svc: Services, device_id: str) -> ApiRe
 def _if_match(request: ApiRequest) -> int:
     raw = request.header("if-match").strip().strip('"').removeprefix("W/").strip('"')
     if not raw:
-        raise ApiError(428, "precondition_required", "Send If-Match: <current version>.")
+        raise PreconditionRequired("Send If-Match: <current version>.")
     # ASCII digits only ("²".isdigit() is true too), and small enough for D1 to bind.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 15):
-        raise ApiError(400, "bad_request", "If-Match must be a version number.")
+        raise InvalidInput("If-Match must be a version number.", code="bad_request")
     return int(raw)
 
 
 async def _store(
-    request: ApiRequest, svc: Services, device_id: str, config: ZoneConfig
+    request: ApiRequest, svc: Services, device_id: str, caller: Caller, config: ZoneConfig
 ) -> ApiResponse:
-    claims, role = await require_device(request, svc, device_id)
-    if role not in WRITERS:
-        raise ApiError(403, "forbidden", "Viewers cannot change zones.")
     expected = _if_match(request)
     data = config.model_dump(mode="json")
-    if await sync.write(svc.db, device_id, expected, data, claims.sub) is None:
-        raise ApiError(409, "version_conflict", "The zones changed meanwhile; reload and retry.")
+    if await sync.write(svc.db, device_id, expected, data, caller.sub) is None:
+        raise Conflict("The zones changed meanwhile; reload and retry.", code="version_conflict")
     await cache.forget(svc, device_id)
     delivered = await sync.push(svc, device_id)
     view = await _view(svc, device_id)
     return json_response({**view, "delivered": delivered}, headers=_etag(view))
 
 
-async def put_zones(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    config = validate(ZoneConfig, request.json(), "invalid_zone_config", "zone config", 422)
-    return await _store(request, svc, device_id, config)
+async def put_zones(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: ZoneConfig
+) -> ApiResponse:
+    return await _store(request, svc, device_id, caller, body)
 
 
-async def rollback_zones(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
-    body = parse_body(RollbackBody, request, status=422)
-    await require_device(request, svc, device_id)
-    old = await sync.version(svc.db, device_id, body.version)
+async def rollback_zones(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: RollbackBody
+) -> ApiResponse:
+    old = await zone_store.version(svc.db, device_id, body.version)
     if old is None:
-        raise ApiError(404, "not_found", f"Version {body.version} is not kept (last 10 are).")
+        raise NotFound(f"Version {body.version} is not kept (last 10 are).")
     config = ZoneConfig.model_validate(json.loads(old["config_json"]))
-    return await _store(request, svc, device_id, config)
+    return await _store(request, svc, device_id, caller, config)

@@ -4,6 +4,10 @@ Each route carries its OpenAPI description (`Operation`); schema/openapi.json is
 from this table and the pydantic models (`python -m rs1tools.schemas`).
 """
 
+from typing import Any
+
+from rs1contract.manifest import MAX_IMAGE_BYTES
+
 from rs1.admin import alerts as admin_alerts
 from rs1.admin import devices as admin_devices
 from rs1.admin import diagnostics as admin_diag
@@ -18,15 +22,16 @@ from rs1.api import sessions as api_sessions
 from rs1.api import telemetry as api_telemetry
 from rs1.api import zones as api_zones
 from rs1.api.claim import ClaimBody, claim_device
+from rs1.api.live import watch_targets
+from rs1.auth.guards import GUARDS
+from rs1.errors import Unprocessable
 from rs1.health import health_handler
 from rs1.http.app import App
 from rs1.http.limits import ENROL_BATCH_BODY
-from rs1.http.openapi import Operation, Param
+from rs1.http.operation import Operation, Param
 from rs1.http.rate_limit import RateLimit
-from rs1.http.router import Router
+from rs1.http.router import Body, Router
 from rs1.http.web import decorate, preflight
-from rs1.live.api import watch_targets
-from rs1.ota.manifest import MAX_IMAGE_BYTES
 from rs1.zones.model import ZoneConfig
 
 WORKER = "rs1-device-api"
@@ -36,13 +41,13 @@ BOOL = {"type": "string", "enum": ["true", "false"]}
 U, A = "devices", "admin"
 
 
-def op(summary: str, tag: str = U, **kwargs: object) -> Operation:
+def op(summary: str, tag: str = U, **kwargs: Any) -> Operation:
     paths = kwargs.pop("path_schemas", {"device_id": DEVICE_ID})
-    return Operation(summary, tag, path_schemas=paths, **kwargs)  # type: ignore[arg-type]
+    return Operation(summary, tag, path_schemas=paths, **kwargs)
 
 
-def admin(summary: str, **kwargs: object) -> Operation:
-    return op(summary, A, auth="admin", **kwargs)
+def admin(summary: str, **kwargs: Any) -> Operation:
+    return op(summary, A, **kwargs)
 
 
 def _user_routes(r: Router) -> None:
@@ -56,7 +61,6 @@ def _user_routes(r: Router) -> None:
             "Binding health (D1, KV, R2)",
             "health",
             response=m.Health,
-            auth="none",
             also={503: "A binding is failing"},
         ),
     )
@@ -65,12 +69,14 @@ def _user_routes(r: Router) -> None:
         "/api/auth/session",
         api_sessions.current_session,
         op("The caller's session", "auth", response=m.SessionInfo),
+        auth="user",
     )
     r.add(
         "POST",
         "/api/auth/logout",
         api_sessions.logout,
         op("End the caller's session", "auth", status=204),
+        auth="user",
     )
     r.add(
         "POST",
@@ -78,11 +84,12 @@ def _user_routes(r: Router) -> None:
         claim_device,
         op(
             "Claim a device with its label code",
-            body=ClaimBody,
             response=m.Claimed,
             status=201,
             also={200: "Already yours"},
         ),
+        auth="user",
+        body=ClaimBody,
     )
     r.add(
         "GET",
@@ -101,18 +108,22 @@ def _user_routes(r: Router) -> None:
                 Param("cursor", "next_cursor of the previous page"),
             ),
         ),
+        auth="user",
     )
     r.add(
         "GET",
         "/api/devices/{device_id}",
         api_devices.get_device,
         op("One device: presence, versions, pending config and OTA", response=m.DeviceDetail),
+        auth="viewer",
     )
     r.add(
         "POST",
         "/api/devices/{device_id}/share",
         api_devices.share_device,
-        op("Share as viewer (owners)", body=api_devices.ShareBody, response=m.Shared),
+        op("Share as viewer (owners)", response=m.Shared),
+        auth="owner",
+        body=api_devices.ShareBody,
     )
     r.add(
         "DELETE",
@@ -123,12 +134,14 @@ def _user_routes(r: Router) -> None:
             status=204,
             path_schemas={"device_id": DEVICE_ID, "user_id": {"type": "string"}},
         ),
+        auth="owner",
     )
     r.add(
         "GET",
         "/api/devices/{device_id}/zones",
         api_zones.get_zones,
         op("Zone config: desired vs applied, versions", response=m.ZonesView),
+        auth="viewer",
     )
     r.add(
         "PUT",
@@ -136,10 +149,11 @@ def _user_routes(r: Router) -> None:
         api_zones.put_zones,
         op(
             "Write a new zone-config version and push it",
-            body=ZoneConfig,
             response=m.ZonesWritten,
             params=(IF_MATCH,),
         ),
+        auth="owner",
+        body=Body(ZoneConfig, Unprocessable, "invalid_zone_config", "zone config"),
     )
     r.add(
         "POST",
@@ -147,10 +161,11 @@ def _user_routes(r: Router) -> None:
         api_zones.rollback_zones,
         op(
             "Write an older version again as the newest",
-            body=api_zones.RollbackBody,
             response=m.ZonesWritten,
             params=(IF_MATCH,),
         ),
+        auth="owner",
+        body=Body(api_zones.RollbackBody, Unprocessable),
     )
     r.add(
         "GET",
@@ -171,6 +186,7 @@ def _user_routes(r: Router) -> None:
                 Param("cursor", "next_cursor"),
             ),
         ),
+        auth="viewer",
     )
     r.add(
         "GET",
@@ -184,6 +200,7 @@ def _user_routes(r: Router) -> None:
             "`rs1.targets.v1`. Frames: JSON `hello`, then one `targets` per accepted "
             "telemetry/targets message. A request without Upgrade is a 426.",
         ),
+        auth="watcher",
     )
 
 
@@ -195,18 +212,26 @@ def _admin_routes(r: Router) -> None:
         admin_sessions.create_session,
         admin(
             "Issue a session for a user",
-            body=admin_sessions.SessionBody,
             response=m.IssuedSession,
             status=201,
         ),
+        auth="admin",
+        body=Body(admin_sessions.SessionBody, Unprocessable),
     )
     r.add(
         "DELETE",
         "/admin/sessions/{jti}",
         admin_sessions.revoke_session,
         admin("Revoke a session", status=204, path_schemas={"jti": {"type": "string"}}),
+        auth="admin",
     )
-    r.add("GET", "/admin/fleet", fleet_overview, admin("The fleet at a glance", response=am.Fleet))
+    r.add(
+        "GET",
+        "/admin/fleet",
+        fleet_overview,
+        admin("The fleet at a glance", response=am.Fleet),
+        auth="admin",
+    )
     r.add(
         "GET",
         "/admin/alerts",
@@ -216,12 +241,14 @@ def _admin_routes(r: Router) -> None:
             response=am.AlertList,
             params=(Param("status", "open, resolved or all"),),
         ),
+        auth="admin",
     )
     r.add(
         "GET",
         "/admin/firmware",
         admin_firmware.list_firmware,
         admin("Uploaded firmware", response=am.FirmwareList),
+        auth="admin",
     )
     r.add(
         "PUT",
@@ -244,12 +271,14 @@ def _admin_routes(r: Router) -> None:
             path_schemas={"model": {"type": "string"}, "version": {"type": "string"}},
         ),
         max_body=MAX_IMAGE_BYTES,
+        auth="admin",
     )
     r.add(
         "GET",
         "/admin/rollouts",
         admin_rollouts.list_rollouts,
         admin("Rollouts, newest first", response=am.RolloutList),
+        auth="admin",
     )
     r.add(
         "POST",
@@ -257,16 +286,18 @@ def _admin_routes(r: Router) -> None:
         admin_rollouts.create_rollout,
         admin(
             "Start a staged rollout",
-            body=admin_rollouts.RolloutBody,
             response=am.Rollout,
             status=201,
         ),
+        auth="admin",
+        body=Body(admin_rollouts.RolloutBody, Unprocessable),
     )
     r.add(
         "GET",
         "/admin/rollouts/{rollout_id}",
         admin_rollouts.get_rollout,
         admin("One rollout", response=am.Rollout, path_schemas=rollout_id),
+        auth="admin",
     )
     for action in ("abort", "pause", "resume", "advance"):
         handler = getattr(admin_rollouts, f"{action}_rollout")
@@ -275,6 +306,7 @@ def _admin_routes(r: Router) -> None:
             f"/admin/rollouts/{{rollout_id}}/{action}",
             handler,
             admin(f"{action.capitalize()} a rollout", response=am.Rollout, path_schemas=rollout_id),
+            auth="admin",
         )
     r.add(
         "GET",
@@ -295,6 +327,7 @@ def _admin_routes(r: Router) -> None:
                 Param("after", "next_after of the previous page"),
             ),
         ),
+        auth="admin",
     )
     r.add(
         "POST",
@@ -302,24 +335,28 @@ def _admin_routes(r: Router) -> None:
         admin_devices.enroll_device,
         admin(
             "Enrol a device (returns its key once)",
-            body=admin_devices.EnrollBody,
             response=am.Enrolled,
             status=201,
             also={200: "Key rotated"},
         ),
+        auth="admin",
+        body=admin_devices.EnrollBody,
     )
     r.add(
         "POST",
         "/admin/devices:batch",
         admin_devices.enroll_batch,
-        admin("Enrol a factory batch", body=admin_devices.BatchBody, response=am.BatchEnrolled),
+        admin("Enrol a factory batch", response=am.BatchEnrolled),
         max_body=ENROL_BATCH_BODY,
+        auth="admin",
+        body=admin_devices.BatchBody,
     )
     r.add(
         "GET",
         "/admin/devices/{device_id}",
         admin_devices.get_device,
         admin("One registry record", response=am.DeviceRecord),
+        auth="admin",
     )
     r.add(
         "POST",
@@ -327,10 +364,11 @@ def _admin_routes(r: Router) -> None:
         admin_diag.request_diag,
         admin(
             "Ask a device for diagnostics",
-            body=admin_diag.DiagBody,
             response=am.DiagAccepted,
             status=202,
         ),
+        auth="admin",
+        body=Body(admin_diag.DiagBody, optional=True),
     )
     r.add(
         "GET",
@@ -341,18 +379,21 @@ def _admin_routes(r: Router) -> None:
             response=am.DiagAnswer,
             path_schemas={"device_id": DEVICE_ID, "request_id": {"type": "string"}},
         ),
+        auth="admin",
     )
     r.add(
         "POST",
         "/admin/devices/{device_id}/revoke",
         admin_devices.revoke_device,
         admin("Revoke a device (and end its MQTT session)", response=am.StatusChanged),
+        auth="admin",
     )
     r.add(
         "POST",
         "/admin/devices/{device_id}/enable",
         admin_devices.enable_device,
         admin("Enable a revoked device", response=am.StatusChanged),
+        auth="admin",
     )
 
 
@@ -364,7 +405,9 @@ def build_router() -> Router:
 
 
 def build_app() -> App:
-    return App(WORKER, build_router(), before=[preflight, RateLimit()], after=[decorate])
+    return App(
+        WORKER, build_router(), before=[preflight, RateLimit()], after=[decorate], guards=GUARDS
+    )
 
 
 app = build_app()

@@ -1,5 +1,6 @@
 """rs1-telemetry: EMQX webhooks (authn, authz, rule actions) and the scheduled jobs."""
 
+from rs1.auth.guards import GUARDS
 from rs1.backups.job import run_daily_backup
 from rs1.health import health_handler
 from rs1.http.app import App
@@ -7,6 +8,7 @@ from rs1.http.limits import TELEMETRY_BATCH_BODY, WEBHOOK_BODY
 from rs1.http.router import Router
 from rs1.logs import log_event
 from rs1.monitoring.job import run_monitoring
+from rs1.mqtt.webhook_models import AclRequest, AuthRequest, ClientEvent, PublishEnvelope
 from rs1.ota import rollouts
 from rs1.services import Services
 from rs1.telemetry.jobs import run_hourly
@@ -20,15 +22,26 @@ def build_app() -> App:
     health = health_handler(WORKER)
     router.add("GET", "/health", health)
     router.add("GET", "/webhook/health", health)  # production routes only /webhook/*
-    router.add("POST", "/webhook/mqtt-auth", access.mqtt_auth)
-    router.add("POST", "/webhook/mqtt-acl", access.mqtt_acl)
-    router.add("POST", "/webhook/device-state", presence.device_state)
-    router.add("POST", "/webhook/device-connected", presence.device_connected)
-    router.add("POST", "/webhook/device-offline", presence.device_offline)
-    router.add("POST", "/webhook/telemetry", telemetry.telemetry, max_body=TELEMETRY_BATCH_BODY)
-    router.add("POST", "/webhook/ota-status", ota_status.ota_status)
-    router.add("POST", "/webhook/config-status", config_status.config_status)
-    return App(WORKER, router)
+    # EMQX calls these with X-Webhook-Secret; each body is one webhook model, except the
+    # telemetry batch (one envelope or a list of them), which the handler tells apart.
+    for path, handler, body in (
+        ("mqtt-auth", access.mqtt_auth, AuthRequest),
+        ("mqtt-acl", access.mqtt_acl, AclRequest),
+        ("device-state", presence.device_state, PublishEnvelope),
+        ("device-connected", presence.device_connected, ClientEvent),
+        ("device-offline", presence.device_offline, ClientEvent),
+        ("ota-status", ota_status.ota_status, PublishEnvelope),
+        ("config-status", config_status.config_status, PublishEnvelope),
+    ):
+        router.add("POST", f"/webhook/{path}", handler, auth="webhook", body=body)
+    router.add(
+        "POST",
+        "/webhook/telemetry",
+        telemetry.telemetry,
+        max_body=TELEMETRY_BATCH_BODY,
+        auth="webhook",
+    )
+    return App(WORKER, router, guards=GUARDS)
 
 
 HOURLY = "0 * * * *"

@@ -1,12 +1,11 @@
-"""SQL text for a logical D1 backup, and per-table checksums that a restore can verify.
+"""Which tables a logical D1 backup holds, and per-table checksums that a restore can verify
+(the dump's SQL text is rs1.backups.store's).
 
 Pure functions: the Worker writes with them, `rs1tools.restore` verifies with them.
 """
 
 import hashlib
 import json
-import math
-from collections.abc import Iterable
 from typing import Any
 
 SKIPPED_PREFIXES = ("sqlite_", "_cf_")  # SQLite's and D1's internal tables
@@ -25,38 +24,6 @@ def include_table(name: str) -> bool:
 
 def rows_backed_up(name: str) -> bool:
     return include_table(name) and name not in ROWS_ELSEWHERE
-
-
-def sql_literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot back up a non-finite REAL: {value!r}")
-        return repr(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return f"X'{bytes(value).hex()}'"
-    text = str(value)
-    if "\x00" in text:  # SQL text cannot hold NUL: spell the bytes out
-        return f"CAST(X'{text.encode().hex()}' AS TEXT)"
-    return "'" + text.replace("'", "''") + "'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def insert_sql(table: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> str:
-    cols = ", ".join(quote_ident(c) for c in columns)
-    lines = []
-    for row in rows:
-        values = ", ".join(sql_literal(row[c]) for c in columns)
-        lines.append(f"INSERT INTO {quote_ident(table)} ({cols}) VALUES ({values});\n")
-    return "".join(lines)
 
 
 def canonical(value: Any) -> Any:

@@ -67,7 +67,7 @@ async def enroll(
     db: Database, master_key: str, items: list[EnrollItem], rotate: bool
 ) -> EnrollResult:
     """The database decides every race: a MAC that a concurrent call enrolled a moment ago is
-    a conflict here (its INSERT did nothing), and each rotation hands out the generation its
+    a conflict here (its insert did nothing), and each rotation hands out the generation its
     own increment produced, so no caller is given a secret that a later rotation replaced."""
     valid, invalid = _split_valid(items)
     existing = await store.existing_macs(db, [i.mac_address for i in valid])

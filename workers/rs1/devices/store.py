@@ -22,6 +22,11 @@ async def get_device(db: Database, device_id: str) -> Row | None:
     return await db.first(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = ?", device_id)
 
 
+async def exists(db: Database, device_id: str) -> bool:
+    """Enrolled (revoked ones included)."""
+    return await db.first("SELECT 1 AS x FROM devices WHERE device_id = ?", device_id) is not None
+
+
 async def get_status(db: Database, device_id: str) -> tuple[str, int] | None:
     row = await db.first(
         "SELECT status, key_generation FROM devices WHERE device_id = ?", device_id
@@ -103,6 +108,46 @@ async def set_status(db: Database, device_id: str, status: str, at: str) -> bool
     return result.changes > 0
 
 
+async def search(
+    db: Database,
+    *,
+    after: str,
+    version: str | None,
+    online: bool | None,
+    owner: str | None,
+    limit: int,
+) -> list[Row]:
+    """The admin's registry page: ids after `after`, each filter applied only when given."""
+    up = None if online is None else int(online)
+    return await db.all(
+        "SELECT d.device_id, d.mac_address, d.model, d.firmware_version, d.online, d.last_seen, "
+        "d.status, d.config_version FROM devices d WHERE d.device_id > ? "
+        "AND (? IS NULL OR d.firmware_version = ?) AND (? IS NULL OR d.online = ?) "
+        "AND (? IS NULL OR EXISTS (SELECT 1 FROM device_ownership o WHERE "
+        "o.device_id = d.device_id AND o.user_id = ?)) ORDER BY d.device_id LIMIT ?",
+        after, version, version, up, up, owner, owner, limit,
+    )  # fmt: skip
+
+
+async def fleet_totals(db: Database) -> Row:
+    """registered, online and revoked over the whole registry."""
+    row = await db.first(
+        "SELECT COUNT(*) AS registered, COALESCE(SUM(online), 0) AS online, "
+        "COALESCE(SUM(status = 'revoked'), 0) AS revoked FROM devices"
+    )
+    assert row is not None  # an aggregate always answers one row
+    return row
+
+
+async def firmware_versions(db: Database) -> list[Row]:
+    """Active devices per firmware version (version, devices, online), commonest first."""
+    return await db.all(
+        "SELECT COALESCE(firmware_version, 'unknown') AS version, COUNT(*) AS devices, "
+        "COALESCE(SUM(online), 0) AS online FROM devices WHERE status = 'active' "
+        "GROUP BY version ORDER BY devices DESC"
+    )
+
+
 def presence_statement(device_id: str, event: PresenceEvent) -> Statement:
     """One UPDATE applying the max-register rule of rs1.devices.presence (old values on the
     right-hand side, as SQL UPDATE evaluates them)."""
@@ -137,4 +182,35 @@ def state_statement(device_id: str, firmware_version: str | None, at_ms: int) ->
         f"END, state_at = CASE WHEN {newer} THEN ?2 ELSE state_at END, "
         "last_seen = MAX(COALESCE(last_seen, ''), ?2) WHERE device_id = ?3",
         (firmware_version, seen, device_id),
+    )
+
+
+async def apply_presence(db: Database, device_id: str, event: PresenceEvent) -> bool:
+    """True if the device is enrolled (the statement touched its row)."""
+    statement = presence_statement(device_id, event)
+    return (await db.run(statement.sql, *statement.params)).changes > 0
+
+
+async def record_state(
+    db: Database, device_id: str, firmware_version: str | None, event: PresenceEvent
+) -> None:
+    """A `state` message: its firmware version and its presence, in one transaction."""
+    await db.batch(
+        [
+            state_statement(device_id, firmware_version, event.at_ms),
+            presence_statement(device_id, event),
+        ]
+    )
+
+
+def advance_last_seen(seen: Sequence[tuple[str, str]]) -> Statement:
+    """(device_id, ISO time) pairs: last_seen only moves forward. A statement, so telemetry
+    ingestion can batch it with the rows it stores (one D1 batch, all or nothing)."""
+    values = ",".join("(?, ?)" for _ in seen)
+    return Statement(
+        f"WITH seen (device_id, at) AS (VALUES {values}) "
+        "UPDATE devices SET last_seen = MAX(COALESCE(last_seen, ''), "
+        "(SELECT at FROM seen WHERE seen.device_id = devices.device_id)) "
+        "WHERE device_id IN (SELECT device_id FROM seen)",
+        tuple(v for pair in seen for v in pair),
     )

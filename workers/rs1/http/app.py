@@ -3,17 +3,19 @@
 import re
 import secrets
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from rs1.errors import DomainError
 from rs1.http.error_map import to_api_error
 from rs1.http.errors import ApiError, error_body
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.router import Router
+from rs1.http.router import Body, Route, Router
 from rs1.logs import log_event
 from rs1.monitoring.api_stats import ApiStats
+from rs1.services import Services
 from rs1.storage.database import StorageError
+from rs1.validation import validate
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -31,8 +33,14 @@ def error_response(
     return json_response(body, err.status, {**err.headers, **(headers or {})})
 
 
-Before = Callable[[ApiRequest, Any], Awaitable[ApiResponse | None]]
+Before = Callable[[ApiRequest, Services], Awaitable[ApiResponse | None]]
 After = Callable[[ApiRequest, ApiResponse], None]
+# A route's declared auth kind → its check: the caller handed to the handler, or None.
+Guard = Callable[[ApiRequest, Services, Mapping[str, str]], Awaitable[object | None]]
+
+
+async def _anyone(request: ApiRequest, services: Services, params: Mapping[str, str]) -> None:
+    return None
 
 
 class App:
@@ -45,9 +53,14 @@ class App:
         router: Router,
         before: Sequence[Before] = (),
         after: Sequence[After] = (),
+        guards: Mapping[str, Guard] | None = None,
     ) -> None:
         self.worker = worker
         self.router = router
+        self.guards: dict[str, Guard] = {"none": _anyone, **(guards or {})}
+        unguarded = {r.auth for r in router.routes} - self.guards.keys()
+        if unguarded:  # a declared check nobody enforces must not start at all
+            raise ValueError(f"{worker}: no guard for auth kinds {sorted(unguarded)}")
         self.before = tuple(before)
         self.after = tuple(after)
         self.stats = ApiStats(worker)
@@ -62,16 +75,29 @@ class App:
             message = f"The body has {size} bytes; {request.path} takes at most {limit}."
             raise ApiError(413, "payload_too_large", message)
 
-    async def _dispatch(self, request: ApiRequest, services: Any) -> ApiResponse:
+    async def _dispatch(self, request: ApiRequest, services: Services) -> ApiResponse:
         self._check_size(request)
         for hook in self.before:
             early = await hook(request, services)
             if early is not None:
                 return early
-        handler, params = self.router.resolve(request.method, request.path)
-        return await handler(request, services, **params)
+        route, params = self.router.match(request.method, request.path)
+        inputs = await self._inputs(route, request, services, params)
+        return await route.handler(request, services, **params, **inputs)
 
-    async def handle(self, request: ApiRequest, services: Any) -> ApiResponse:
+    async def _inputs(
+        self, route: Route, request: ApiRequest, services: Services, params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """What the route declares, checked in order: the caller first, then the body."""
+        inputs: dict[str, Any] = {}
+        caller = await self.guards[route.auth](request, services, params)
+        if caller is not None:
+            inputs["caller"] = caller
+        if route.body is not None:
+            inputs["body"] = _parse(route.body, request)
+        return inputs
+
+    async def handle(self, request: ApiRequest, services: Services) -> ApiResponse:
         try:
             response = await self._dispatch(request, services)
         except ApiError as err:
@@ -113,9 +139,16 @@ class App:
             **fields,
         )
 
-    def _count(self, status: int, services: Any) -> None:
-        """Request/5xx counts for the API error-rate alert (flushed in the background)."""
-        if services is None or getattr(services, "db", None) is None:
+    def _count(self, status: int, services: Services | None) -> None:
+        """Request/5xx counts for the API error-rate alert (flushed in the background); unit
+        tests of the app itself run without services."""
+        if services is None:
             return
         self.stats.record(status, services.clock())
         self.stats.flush_if_due(services.db, services.defer)
+
+
+def _parse(body: Body, request: ApiRequest) -> Any:
+    if body.optional and not request.body:
+        return body.model()
+    return validate(body.model, request.json(), body.code, body.where, body.invalid)

@@ -22,7 +22,7 @@ STATUS: dict[type[errors.DomainError], int] = {
 def status_of(exc: errors.DomainError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]  # kind is a DomainError subclass here
+            return STATUS[kind]
     return 500
 
 

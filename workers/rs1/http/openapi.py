@@ -1,20 +1,20 @@
 """OpenAPI 3.1 from the routes and their pydantic models: one definition, no hand-kept YAML.
 
-A route documents itself with an `Operation` (router.add(..., doc=Operation(...))); request and
-response bodies are the pydantic models the handlers validate with / answer in. Every operation
+A route documents itself with an `Operation` (router.add(..., doc=Operation(...))); its auth
+and request body come from what the route declares (and the router enforces), responses from
+the pydantic models the handlers answer in. Every operation
 also answers the one error shape (`Error`) for any 4xx/5xx, which is `default` here.
 """
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from rs1.http.router import Router
+from rs1.http.operation import Operation
+from rs1.http.router import Route, Router
 
-Auth = Literal["none", "user", "admin"]
 REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"\{(\w+)\}")
 STRING = {"type": "string"}
@@ -31,30 +31,6 @@ class Error(BaseModel):
     details: Any = None
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    description: str
-    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
-    where: Literal["query", "header"] = "query"
-    required: bool = False
-
-
-@dataclass(frozen=True)
-class Operation:
-    summary: str
-    tag: str
-    response: type[BaseModel] | None = None  # None: an empty body
-    status: int = 200
-    body: type[BaseModel] | None = None
-    binary_body: bool = False  # application/octet-stream (firmware images)
-    auth: Auth = "user"
-    params: tuple[Param, ...] = ()
-    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
-    also: dict[int, str] = field(default_factory=dict)  # other 2xx answers: status → why
-    description: str = ""
-
-
 class _Schemas:
     """Every (model, mode) the operations use, rendered together by pydantic so that nested
     models are shared and same-named or mode-dependent schemas get distinct names."""
@@ -65,8 +41,8 @@ class _Schemas:
             op = route.doc
             if op is not None and op.response is not None:
                 pairs.add((op.response, "serialization"))
-            if op is not None and op.body is not None:
-                pairs.add((op.body, "validation"))
+            if op is not None and route.body is not None:
+                pairs.add((route.body.model, "validation"))
         ordered = sorted(pairs, key=lambda p: (p[0].__name__, p[1]))
         refs, defs = models_json_schema(ordered, ref_template=REF)
         self.refs = refs
@@ -101,7 +77,8 @@ def _parameters(template: str, op: Operation) -> list[dict[str, Any]]:
     return params
 
 
-def _operation(method: str, template: str, op: Operation, schemas: _Schemas) -> dict[str, Any]:
+def _operation(route: Route, op: Operation, schemas: _Schemas) -> dict[str, Any]:
+    method, template = route.method, route.template
     error = {"description": "Error", "content": _content(schemas.ref(Error, "serialization"))}
     slug = re.sub(r"[^a-z0-9]+", "_", template.lower()).strip("_")
     out: dict[str, Any] = {
@@ -112,10 +89,10 @@ def _operation(method: str, template: str, op: Operation, schemas: _Schemas) -> 
         "parameters": _parameters(template, op),
         "responses": {**_success(op, schemas), "default": error},
     }
-    if op.auth == "none":
+    if route.auth == "none":
         out["security"] = []
-    if op.body is not None:
-        schema = schemas.ref(op.body, "validation")
+    if route.body is not None:
+        schema = schemas.ref(route.body.model, "validation")
         out["requestBody"] = {"required": True, "content": _content(schema)}
     elif op.binary_body:
         binary = {"type": "string", "contentMediaType": "application/octet-stream"}
@@ -131,7 +108,7 @@ def document(router: Router, title: str, version: str, description: str) -> dict
     paths: dict[str, dict[str, Any]] = {}
     for route in router.routes:
         if route.doc is not None:
-            op = _operation(route.method, route.template, route.doc, schemas)
+            op = _operation(route, route.doc, schemas)
             paths.setdefault(route.template, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",

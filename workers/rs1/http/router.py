@@ -1,15 +1,35 @@
-"""Method + path-template routing with the right 404 and 405 answers."""
+"""Method + path-template routing with the right 404 and 405 answers.
+
+A route declares who may call it (`auth`, a kind the app's guards check: rs1.auth.guards)
+and its JSON body model (`body`); the app enforces both before the handler runs, so a
+handler receives `caller=` and `body=` instead of checking them itself.
+"""
 
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
+from rs1.errors import DomainError, InvalidInput
 from rs1.http.errors import ApiError
 from rs1.http.limits import JSON_BODY
+from rs1.http.operation import Operation
 
 Handler = Callable[..., Awaitable[Any]]
 _PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Body:
+    """A route's JSON body: the model, and how an invalid one is answered."""
+
+    model: type[BaseModel]
+    invalid: type[DomainError] = InvalidInput  # some admin calls answer Unprocessable (422)
+    code: str = "invalid_request"
+    where: str = "request body"  # as the error message names it
+    optional: bool = False  # an empty body means the model's defaults
 
 
 @dataclass(frozen=True)
@@ -18,8 +38,10 @@ class Route:
     template: str
     pattern: re.Pattern[str]
     handler: Handler
-    doc: Any = None  # an rs1.http.openapi.Operation: what the OpenAPI document says of it
+    doc: Operation | None = None  # what the OpenAPI document says of it
     max_body: int | None = None  # bytes; None: the router's default
+    auth: str = "none"  # a guard name (rs1.auth.guards.AuthKind)
+    body: Body | None = None  # parsed and validated, handed to the handler as `body=`
 
 
 def compile_template(template: str) -> re.Pattern[str]:
@@ -44,10 +66,15 @@ class Router:
         method: str,
         template: str,
         handler: Handler,
-        doc: Any = None,
+        doc: Operation | None = None,
         max_body: int | None = None,
+        *,
+        auth: str = "none",
+        body: "type[BaseModel] | Body | None" = None,
     ) -> None:
-        route = Route(method.upper(), template, compile_template(template), handler, doc, max_body)
+        spec = Body(body) if isinstance(body, type) else body
+        pattern = compile_template(template)
+        route = Route(method.upper(), template, pattern, handler, doc, max_body, auth, spec)
         self.routes.append(route)
 
     def body_limit(self, method: str, path: str) -> int:
@@ -57,21 +84,14 @@ class Router:
                 return route.max_body or self.max_body
         return self.max_body
 
-    def route(self, method: str, template: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.add(method, template, handler)
-            return handler
-
-        return register
-
-    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         for route in self.routes:
-            match = route.pattern.match(path)
-            if not match:
+            found = route.pattern.match(path)
+            if not found:
                 continue
             if route.method == method or (method == "HEAD" and route.method == "GET"):
-                return route.handler, match.groupdict()
+                return route, found.groupdict()
             allowed.append(route.method)
         if allowed:
             allow = ", ".join(sorted(set(allowed)))
@@ -82,3 +102,7 @@ class Router:
                 headers={"allow": allow},
             )
         raise ApiError(404, "not_found", f"No route for {path}.")
+
+    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        route, params = self.match(method, path)
+        return route.handler, params

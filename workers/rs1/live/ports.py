@@ -1,18 +1,42 @@
-"""The port to the devices' live-targets Durable Objects (implemented in rs1.platform)."""
+"""The port to the devices' live-targets Durable Objects (implemented in rs1.platform), and
+the watcher each socket carries."""
 
+import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from rs1.http.messages import ApiResponse
+from rs1.identity.tokens import Claims
 
-if TYPE_CHECKING:  # rs1.live.watchers imports the auth code, which imports rs1.services
-    from rs1.live.watchers import Watcher
+
+@dataclass(frozen=True)
+class Watcher:
+    device_id: str
+    sub: str
+    role: str
+    jti: str
+    exp: int
+    checked_at: float
+
+    @property
+    def claims(self) -> Claims:
+        return Claims(self.sub, self.role, self.exp, self.jti)
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: object) -> "Watcher | None":
+        """From a socket's attachment; None for anything else (e.g. an older plain id)."""
+        try:
+            return cls(**json.loads(raw)) if isinstance(raw, str) else None
+        except (ValueError, TypeError):
+            return None
 
 
 class LiveTargets(Protocol):
-    async def connect(
-        self, device_id: str, protocol: str | None, watcher: "Watcher"
-    ) -> ApiResponse:
+    async def connect(self, device_id: str, protocol: str | None, watcher: Watcher) -> ApiResponse:
         """Open a watcher's WebSocket on the device's object: the runtime's 101 response
         (answering `protocol` as Sec-WebSocket-Protocol when given), or raise ApiError. The
         object keeps `watcher` with the socket and re-checks it while frames flow."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rs1.http.errors import ApiError
+from rs1.errors import InvalidInput
 
 PROTOCOL = "rs1.targets.v1"
 BEARER_PREFIX = "bearer."
@@ -28,8 +28,8 @@ PROTOCOL_HEADER = "x-rs1-subprotocol"
 WATCHER_HEADER = "x-rs1-watcher"  # the authenticated watcher (rs1.live.watchers.Watcher)
 
 
-def invalid_subprotocol(message: str) -> ApiError:
-    return ApiError(400, "invalid_subprotocol", message)
+def invalid_subprotocol(message: str) -> InvalidInput:
+    return InvalidInput(message, code="invalid_subprotocol")
 
 
 @dataclass(frozen=True)

@@ -7,46 +7,20 @@ Close codes: 4401 (token expired or session ended: sign in again), 4403 (no acce
 device any more).
 """
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
-from rs1.api.auth import device_role
+from rs1.devices import ownership_store
 from rs1.identity.access import ACCESS_JTI_PREFIX
 from rs1.identity.sessions import is_live
-from rs1.identity.tokens import Claims
+from rs1.live.ports import Watcher
 from rs1.logs import log_event
 from rs1.services import Services
 from rs1.storage.database import StorageError
 
 SESSION_ENDED = 4401
 ACCESS_REVOKED = 4403
-
-
-@dataclass(frozen=True)
-class Watcher:
-    device_id: str
-    sub: str
-    role: str
-    jti: str
-    exp: int
-    checked_at: float
-
-    @property
-    def claims(self) -> Claims:
-        return Claims(self.sub, self.role, self.exp, self.jti)
-
-    def encode(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def decode(cls, raw: object) -> "Watcher | None":
-        """From a socket's attachment; None for anything else (e.g. an older plain id)."""
-        try:
-            return cls(**json.loads(raw)) if isinstance(raw, str) else None
-        except (ValueError, TypeError):
-            return None
 
 
 class WatchedSocket(Protocol):
@@ -64,7 +38,7 @@ async def verdict(svc: Services, w: Watcher, now: float) -> tuple[int, str] | No
     access = w.jti.startswith(ACCESS_JTI_PREFIX)  # Access sessions live in Access, not KV
     if not access and not await is_live(svc.kv["SESSIONS"], w.claims):
         return SESSION_ENDED, "session ended"
-    if await device_role(svc, w.claims, w.device_id) is None:
+    if await ownership_store.role_for(svc.db, w.device_id, w.sub, w.role) is None:
         return ACCESS_REVOKED, "no access to this device"
     return None
 
@@ -84,9 +58,9 @@ async def sweep(
         except StorageError as exc:
             log_event("warning", "live_recheck_failed", error=str(exc))
             continue
-        if why is None:
-            socket.remember(replace(w, checked_at=now))  # type: ignore[arg-type]
-        else:
+        if why is None and w is not None:
+            socket.remember(replace(w, checked_at=now))
+        elif why is not None:
             socket.close(*why)
             closed += 1
     return closed

@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rs1.storage.database import Database, Statement
+from rs1.monitoring import store
+from rs1.storage.database import Database
 
 FLUSH_EVERY_S = 10.0
 
@@ -29,21 +30,16 @@ class ApiStats:
     def due(self) -> bool:
         return bool(self.pending) and time.monotonic() - self.last_flush >= FLUSH_EVERY_S
 
-    def take(self) -> list[Statement]:
-        minutes = sorted({m for m, _ in self.pending})
-        statements = [
-            Statement(
-                "INSERT INTO api_stats (minute, worker, requests, errors) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (minute, worker) DO UPDATE SET "
-                "requests = requests + excluded.requests, errors = errors + excluded.errors",
-                (m, self.worker, self.pending[(m, "requests")], self.pending[(m, "errors")]),
-            )
-            for m in minutes
+    def take(self) -> list[tuple[int, int, int]]:
+        """(minute, requests, errors) per pending minute; the counters start over."""
+        counts = [
+            (m, self.pending[(m, "requests")], self.pending[(m, "errors")])
+            for m in sorted({m for m, _ in self.pending})
         ]
         self.pending.clear()
         self.last_flush = time.monotonic()
-        return statements
+        return counts
 
     def flush_if_due(self, db: Database, defer: Callable[[Awaitable[Any]], None]) -> None:
         if self.due():
-            defer(db.batch(self.take()))
+            defer(store.add_api_counts(db, self.worker, self.take()))

@@ -1,8 +1,8 @@
 """MQTT authentication and authorization decisions for EMQX's HTTP authn/authz webhooks."""
 
 from rs1.devices import store
+from rs1.devices.credentials import PASSWORD_LENGTH, password_ok
 from rs1.identity.device_id import is_device_id
-from rs1.identity.keys import derive_device_secret, verify_mqtt_password
 from rs1.mqtt import auth_limits
 from rs1.mqtt.acl import Decision, authorize
 from rs1.mqtt.webhook_models import AclRequest, AuthRequest
@@ -10,7 +10,6 @@ from rs1.security_log import ACL_VIOLATION, AUTH_FAILURE_REPEATED, record_securi
 from rs1.services import Services
 
 MAX_PEERHOST = 64
-PASSWORD_LENGTH = 64
 
 
 def _well_formed(body: AuthRequest) -> bool:
@@ -28,11 +27,8 @@ def _well_formed(body: AuthRequest) -> bool:
 async def _credentials_ok(body: AuthRequest, svc: Services) -> bool:
     if not _well_formed(body):
         return False
-    found = await store.get_status(svc.db, body.username)
-    if found is None or found[0] != store.ACTIVE:
-        return False
-    secret = derive_device_secret(svc.settings.device_master_key, body.username, found[1])
-    return verify_mqtt_password(secret, body.username, body.password, svc.clock())
+    master_key = svc.settings.device_master_key
+    return await password_ok(svc.db, master_key, body.username, body.password, svc.clock())
 
 
 async def authenticate(body: AuthRequest, svc: Services) -> bool:

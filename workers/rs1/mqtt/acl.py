@@ -11,8 +11,7 @@ devices' namespaces and NUL/oversized topics.
 
 from dataclasses import dataclass
 
-from rs1.identity.device_id import is_device_id
-from rs1.mqtt.topics import (
+from rs1contract.topics import (
     MAX_TOPIC_LENGTH,
     PUBLISH_SUFFIXES,
     ROOT,
@@ -20,6 +19,8 @@ from rs1.mqtt.topics import (
     TELEMETRY,
     has_wildcard,
 )
+
+from rs1.identity.device_id import is_device_id
 
 ACTIONS = ("publish", "subscribe")
 

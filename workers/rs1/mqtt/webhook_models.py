@@ -34,7 +34,7 @@ class AclRequest(_Lenient):
 
 
 class PublishEnvelope(_Lenient):
-    """Rule output of `SELECT * FROM "opticworks/+/..."` for message.publish."""
+    """What the EMQX rule selecting all of `opticworks/+/...` sends for message.publish."""
 
     id: str = ""
     clientid: str

@@ -19,10 +19,12 @@ RANK = {
     "cancelled": 9,
     "skipped": 9,
 }
+FINAL = RANK["success"]  # every end status shares the top rank: no report moves past it
 DEVICE_REPORTED = ("downloading", "verifying", "installing", "rebooting", "success", "failed")
 IN_PROGRESS = ("triggered", "downloading", "verifying", "installing", "rebooting")
 FINISHED = ("success", "failed", "timed_out")
 FAILURES = ("failed", "timed_out")
+CANCELLABLE = ("pending", "triggered", "downloading", "verifying")  # not installing yet
 
 
 def accepts(
@@ -32,7 +34,7 @@ def accepts(
         return True
     if current == "timed_out":
         return new in ("success", "failed")
-    if RANK[current] >= RANK["success"]:
+    if RANK[current] >= FINAL:
         return False
     if new == current == "downloading":
         return (progress or 0) > (current_progress or 0)

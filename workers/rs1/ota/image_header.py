@@ -13,10 +13,10 @@ tests/unit/ota/test_image_header.py checks that the two agree.
 import re
 from typing import NamedTuple
 
-from rs1.ota.semver import is_version
+from rs1contract.semver import is_version
 
 MAGIC = b"RS1FW"
-# Model as MODEL_PATTERN in rs1.ota.manifest; version characters of a semver (checked
+# Model as MODEL_PATTERN in rs1contract.manifest; version characters of a semver (checked
 # fully by is_version below). Both fields are at most 32 characters.
 _HEADER = re.compile(rb"RS1FW ([A-Za-z0-9._-]{1,32}) ([0-9A-Za-z.-]{1,32})\n")
 MAX_HEADER_BYTES = len(MAGIC) + 1 + 32 + 1 + 32 + 1  # only this prefix is ever scanned

@@ -1,7 +1,7 @@
 """Staged rollouts: cohorts, triggers, safety evaluation, stage transitions.
 
-State lives in D1 (ota_rollouts, ota_device_status); every step is idempotent so it can run
-from the cron, from admin calls and from webhooks without coordination.
+State lives in D1 (rs1.ota.rollout_store); every step is idempotent so it can run from the
+cron, from admin calls and from webhooks without coordination.
 """
 
 import json
@@ -9,32 +9,42 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from rs1contract.ota import InstallOffer
+from rs1contract.semver import parse_version
+from rs1contract.topics import device_topic
+
 from rs1.emqx import Message, emqx_api
+from rs1.errors import Conflict, Unprocessable
 from rs1.logs import log_event
-from rs1.mqtt.topics import device_topic
-from rs1.ota import safety
+from rs1.monitoring import store as monitoring_store
+from rs1.monitoring.checks import Finding
+from rs1.ota import firmware_store, safety
+from rs1.ota import rollout_store as store
 from rs1.ota.bucketing import in_cohort
-from rs1.ota.device_status import FAILURES, FINISHED, IN_PROGRESS, RANK
-from rs1.ota.messages import InstallOffer
-from rs1.ota.semver import parse_version
+from rs1.ota.device_status import FAILURES, FINISHED, IN_PROGRESS
+from rs1.ota.rollout_store import ABORTED, ACTIVE, COMPLETED, LIVE, PAUSED, status_counts
 from rs1.ota.signed_url import signed_url
 from rs1.services import Services
-from rs1.storage.database import Database, Statement, StorageError
+from rs1.settings import Settings
+from rs1.storage.database import Database, Row, Statement
 from rs1.timefmt import iso_ms
 
 DEFAULT_MODEL = "RS-1"
-ACTIVE, PAUSED, COMPLETED, ABORTED = "active", "paused", "completed", "aborted"
-LIVE = (ACTIVE, PAUSED)
 TRIGGER_BATCH = 250  # new triggers per evaluation: a stage never stampedes the fleet
 MAX_TRIGGERS = 3  # sends of one trigger to a device that never acts on it (then it times out)
 # A connection's connect event and the device's `state` announcement arrive within this: one
 # trigger per connection, not two.
 RESEND_GRACE_MS = 2_000
-CANCELLABLE = ("pending", "triggered", "downloading", "verifying")
 
 
-class RolloutActive(Exception):
+class RolloutActive(Conflict):
     """The model already has a live rollout (one at a time: a unique index, migration 0007)."""
+
+    code = "rollout_active"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"{model} already has an active rollout.")
+        self.model = model
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ class Rollout:
         return self.stages[self.current_stage]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Rollout":
+    def from_row(cls, row: Row) -> "Rollout":
         return cls(
             rollout_id=row["rollout_id"],
             model=row["model"],
@@ -102,27 +112,12 @@ class Rollout:
 
 
 async def load(db: Database, rollout_id: str) -> Rollout | None:
-    row = await db.first("SELECT * FROM ota_rollouts WHERE rollout_id = ?", rollout_id)
+    row = await store.get_rollout(db, rollout_id)
     return None if row is None else Rollout.from_row(row)
 
 
 async def live_rollouts(db: Database, model: str | None = None) -> list[Rollout]:
-    rows = await db.all(
-        "SELECT * FROM ota_rollouts WHERE status IN (?, ?) AND (? IS NULL OR model = ?) "
-        "ORDER BY created_at",
-        *LIVE,
-        model,
-        model,
-    )
-    return [Rollout.from_row(r) for r in rows]
-
-
-async def status_counts(db: Database, rollout_id: str) -> dict[str, int]:
-    rows = await db.all(
-        "SELECT status, COUNT(*) AS n FROM ota_device_status WHERE rollout_id = ? GROUP BY status",
-        rollout_id,
-    )
-    return {r["status"]: int(r["n"]) for r in rows}
+    return [Rollout.from_row(r) for r in await store.live_rollouts(db, model)]
 
 
 def failure_stats(counts: dict[str, int]) -> tuple[int, int]:
@@ -158,24 +153,24 @@ def wanted(rollout: Rollout, device_id: str) -> bool:
     )
 
 
-# --- triggers ------------------------------------------------------------------------------
+# --- offers and triggers -------------------------------------------------------------------
 
 
-def trigger_message(svc: Services, rollout: Rollout, device_id: str, now_s: float) -> Message:
-    expiry = int(now_s) + svc.settings.signed_url_expiry
+def signed_offer(
+    settings: Settings, rollout: Rollout, device_id: str, now_s: float
+) -> dict[str, Any]:
+    """The install offer for one device, its download URL signed for that device and valid
+    for signed_url_expiry seconds: what a trigger carries and what the pull path answers."""
+    expiry = int(now_s) + settings.signed_url_expiry
     url = signed_url(
-        svc.settings.ota_base_url,
-        svc.settings.signing_key,
+        settings.ota_base_url,
+        settings.signing_key,
         device_id,
         rollout.model,
         rollout.version,
         rollout.sha256,
         expiry,
     )
-    return Message(device_topic(device_id, "ota", "trigger"), offer_body(rollout, url))
-
-
-def offer_body(rollout: Rollout, url: str) -> dict[str, Any]:
     offer = InstallOffer(
         rollout_id=rollout.rollout_id,
         model=rollout.model,
@@ -186,6 +181,33 @@ def offer_body(rollout: Rollout, url: str) -> dict[str, Any]:
         size=rollout.size,
     )
     return offer.model_dump(mode="json")
+
+
+def trigger_message(svc: Services, rollout: Rollout, device_id: str, now_s: float) -> Message:
+    offer = signed_offer(svc.settings, rollout, device_id, now_s)
+    return Message(device_topic(device_id, "ota", "trigger"), offer)
+
+
+async def pending_offer(db: Database, device_id: str, model: str) -> Rollout | None:
+    """A rollout (live or completed) that already counts this device in and is unfinished."""
+    row = await store.pending_offer(db, device_id, model)
+    return None if row is None else Rollout.from_row(row)
+
+
+async def offer_for(svc: Services, device_id: str, model: str, now_ms: int) -> Rollout | None:
+    """The rollout to offer a device that asks: one that counts it in already, or else the
+    active rollout whose cohort it belongs to (a device that missed its trigger entirely joins
+    it here)."""
+    rollout = await pending_offer(svc.db, device_id, model)
+    if rollout is not None:
+        return rollout
+    for rollout in await live_rollouts(svc.db, model):
+        if rollout.status != ACTIVE or not wanted(rollout, device_id):
+            continue
+        await enrol_cohort(svc, rollout, now_ms)
+        if await pending_offer(svc.db, device_id, model):
+            return rollout
+    return None
 
 
 async def _publish(svc: Services, messages: list[Message]) -> list[bool]:
@@ -199,40 +221,26 @@ async def _publish(svc: Services, messages: list[Message]) -> list[bool]:
         return [False] * len(messages)
 
 
-def _status_row(rollout: Rollout, device_id: str, status: str, from_version: str | None,
-                now_ms: int, error: str | None = None) -> Statement:  # fmt: skip
-    triggered = status == "triggered"
-    return Statement(
-        "INSERT INTO ota_device_status (device_id, rollout_id, status, status_rank, stage, "
-        "from_version, error_message, updated_at, triggered_at, progress_at, trigger_count) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, rollout_id) DO UPDATE "
-        "SET status = excluded.status, status_rank = excluded.status_rank, "
-        "error_message = excluded.error_message, "
-        "from_version = COALESCE(excluded.from_version, ota_device_status.from_version), "
-        "updated_at = excluded.updated_at, triggered_at = excluded.triggered_at, "
-        "progress_at = excluded.progress_at, "
-        "trigger_count = ota_device_status.trigger_count + excluded.trigger_count "
-        "WHERE ota_device_status.status = 'pending'",
-        (device_id, rollout.rollout_id, status, RANK[status], rollout.current_stage,
-         from_version, error, iso_ms(now_ms), now_ms if triggered else None,
-         now_ms if triggered else None, int(triggered)),
-    )  # fmt: skip
+def _status_row(
+    rollout: Rollout,
+    device_id: str,
+    status: str,
+    from_version: str | None,
+    now_ms: int,
+    error: str | None = None,
+) -> Statement:
+    """The device's row at the rollout's current stage (for store.write_statuses)."""
+    return store.upsert_status(
+        rollout.rollout_id, rollout.current_stage, device_id, status, from_version, now_ms, error
+    )
 
 
 async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
     """Add this stage's new cohort members: trigger online ones (at most TRIGGER_BATCH),
     mark offline ones pending (they get the trigger when they come back), skip devices that
     must not take this image. Also re-triggers pending devices that are online now."""
-    devices = await svc.db.all(
-        "SELECT d.device_id, d.firmware_version, d.online, s.status FROM devices d "
-        "LEFT JOIN ota_device_status s ON s.device_id = d.device_id AND s.rollout_id = ? "
-        "WHERE d.status = 'active' AND COALESCE(d.model, ?) = ? "
-        "AND (s.status IS NULL OR s.status = 'pending') ORDER BY d.device_id",
-        rollout.rollout_id,
-        DEFAULT_MODEL,
-        rollout.model,
-    )
-    min_version = await _min_version(svc.db, rollout)
+    devices = await store.enrol_candidates(svc.db, rollout.rollout_id, rollout.model, DEFAULT_MODEL)
+    min_version = await firmware_store.min_version(svc.db, rollout.model, rollout.version)
     statements: list[Statement] = []
     messages: list[Message] = []
     rows: list[tuple[str, str, str | None]] = []
@@ -261,8 +269,7 @@ async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
         if status == "triggered":
             triggered.append(device_id)
         statements.append(_status_row(rollout, device_id, status, version, now_ms))
-    for start in range(0, len(statements), 50):
-        await svc.db.batch(statements[start : start + 50])
+    await store.write_statuses(svc.db, statements)
     await _cancel_if_aborted(svc, rollout, triggered, now_ms)
     return len(triggered)
 
@@ -273,53 +280,15 @@ async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms
     room = TRIGGER_BATCH - sum(counts.get(s, 0) for s in IN_PROGRESS)
     if room <= 0 or not counts.get("pending"):
         return 0
-    rows = await svc.db.all(
-        "SELECT s.device_id FROM ota_device_status s JOIN devices d ON d.device_id = s.device_id "
-        "WHERE s.rollout_id = ? AND s.status = 'pending' AND d.online = 1 "
-        "AND d.firmware_version IS NOT ? LIMIT ?",
-        rollout.rollout_id,
-        rollout.version,
-        room,
-    )
-    ids = [r["device_id"] for r in rows]
+    ids = await store.online_pending(svc.db, rollout.rollout_id, rollout.version, room)
     messages = [trigger_message(svc, rollout, d, now_ms / 1000) for d in ids]
     delivered = await _publish(svc, messages)
-    statements = [
-        _status_row(rollout, device_id, "triggered", None, now_ms)
-        for device_id, ok in zip(ids, delivered, strict=True)
-        if ok
-    ]
-    if statements:
-        await svc.db.batch(statements)
-    await _cancel_if_aborted(svc, rollout, [d for d, ok in zip(ids, delivered, strict=True) if ok],
-                             now_ms)  # fmt: skip
+    sent = [device_id for device_id, ok in zip(ids, delivered, strict=True) if ok]
+    statements = [_status_row(rollout, device_id, "triggered", None, now_ms) for device_id in sent]
+    # All in one transaction: `room` never exceeds TRIGGER_BATCH.
+    await store.write_statuses(svc.db, statements, per_batch=TRIGGER_BATCH)
+    await _cancel_if_aborted(svc, rollout, sent, now_ms)
     return len(statements)
-
-
-async def _min_version(db: Database, rollout: Rollout) -> str | None:
-    row = await db.first(
-        "SELECT min_version FROM firmware WHERE model = ? AND version = ?",
-        rollout.model,
-        rollout.version,
-    )
-    return None if row is None else row["min_version"]
-
-
-def _sendable(s: str = "", cap: str = "?", before: str = "?") -> str:
-    """A trigger may be (re)sent to a device row in this state (`s`: the table prefix). Only
-    a row still `triggered` is re-sent: a device that reported any progress has moved on."""
-    return (
-        f"({s}status = 'pending' OR ({s}status = 'triggered' AND {s}trigger_count < {cap} "
-        f"AND {s}triggered_at < {before}))"
-    )
-
-
-# ...and never to a device whose `state` already shows the target version (its progress
-# reports may still be on their way: EMQX keeps no order between a device's webhooks).
-_NOT_INSTALLED = (
-    "NOT EXISTS (SELECT 1 FROM devices d JOIN ota_rollouts r ON r.rollout_id = ?2 "
-    "WHERE d.device_id = ?1 AND d.firmware_version = r.firmware_version)"
-)
 
 
 async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
@@ -328,76 +297,88 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     most MAX_TRIGGERS times; devices drop a repeat of a job they already run. Each send is
     claimed in D1 first, so the connect event and the `state` announcement of one connection
     (which may run at once) send it once."""
-    rows = await svc.db.all(
-        "SELECT r.*, s.status AS device_status, s.triggered_at AS device_triggered_at, "
-        "s.progress_at AS device_progress_at FROM ota_device_status s JOIN ota_rollouts r "
-        f"ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND {_sendable('s.')} "
-        "AND r.status IN (?, ?)",
-        device_id,
-        MAX_TRIGGERS,
-        now_ms - RESEND_GRACE_MS,
-        ACTIVE,
-        COMPLETED,
-    )
+    before_ms = now_ms - RESEND_GRACE_MS
+    rows = await store.sendable_for_device(svc.db, device_id, MAX_TRIGGERS, before_ms)
     sent = 0
     for row in rows:
         rollout = Rollout.from_row(row)
-        if not await _claim_send(svc.db, rollout.rollout_id, device_id, now_ms):
+        claimed = await store.claim_send(
+            svc.db, rollout.rollout_id, device_id, MAX_TRIGGERS, before_ms, now_ms
+        )
+        if not claimed:
             continue  # another webhook of this connection sends it
         if all(await _publish(svc, [trigger_message(svc, rollout, device_id, now_ms / 1000)])):
             sent += 1
             await _cancel_if_aborted(svc, rollout, [device_id], now_ms)
         else:  # nobody subscribed yet: give the claim back for the device's next announcement
-            await _release_send(svc.db, row, device_id, now_ms)
+            await store.release_send(
+                svc.db,
+                rollout.rollout_id,
+                device_id,
+                row["device_status"],
+                row["device_triggered_at"],
+                row["device_progress_at"],
+                claimed_ms=now_ms,
+            )
     return sent
 
 
-async def _claim_send(db: Database, rollout_id: str, device_id: str, now_ms: int) -> bool:
-    result = await db.run(
-        "UPDATE ota_device_status SET status = 'triggered', status_rank = ?5, triggered_at = ?6, "
-        "progress_at = ?6, updated_at = ?7, trigger_count = trigger_count + 1 "
-        f"WHERE device_id = ?1 AND rollout_id = ?2 AND {_sendable('', '?3', '?4')} "
-        f"AND {_NOT_INSTALLED}",
-        device_id, rollout_id, MAX_TRIGGERS, now_ms - RESEND_GRACE_MS,
-        RANK["triggered"], now_ms, iso_ms(now_ms),
-    )  # fmt: skip
-    return result.changes == 1
-
-
-async def _release_send(db: Database, row: dict[str, Any], device_id: str, now_ms: int) -> None:
-    status = row["device_status"]
-    await db.run(
-        "UPDATE ota_device_status SET status = ?, status_rank = ?, triggered_at = ?, "
-        "progress_at = ?, trigger_count = trigger_count - 1 WHERE device_id = ? "
-        "AND rollout_id = ? AND status = 'triggered' AND triggered_at = ?",
-        status, RANK[status], row["device_triggered_at"], row["device_progress_at"],
-        device_id, row["rollout_id"], now_ms,
-    )  # fmt: skip
-
-
 # --- lifecycle -----------------------------------------------------------------------------
+
+
+async def start_rollout(
+    svc: Services,
+    *,
+    model: str,
+    version: str,
+    stages: list[dict[str, Any]],
+    threshold: float,
+    timeout_minutes: float,
+    allow_downgrade: bool,
+    device_ids: list[str],
+) -> Rollout:
+    """A rollout of an uploaded release: Unprocessable when the release is unknown,
+    RolloutActive when the model already has a live rollout."""
+    firmware = await firmware_store.get(svc.db, model, version)
+    if firmware is None:
+        raise Unprocessable(f"No uploaded {model} {version}.", code="unknown_firmware")
+    spec = NewRollout(
+        model=model,
+        version=version,
+        url=f"{svc.settings.ota_base_url}/firmware/{model}/{version}.bin",
+        firmware=firmware,
+        stages=stages,
+        threshold=threshold,
+        timeout_minutes=timeout_minutes,
+        allow_downgrade=allow_downgrade,
+        device_ids=device_ids,
+    )
+    return await create(svc, spec, int(svc.clock() * 1000))
 
 
 async def create(svc: Services, new: NewRollout, now_ms: int) -> Rollout:
     """Insert the rollout and run its first evaluation (the first stage's triggers). Racing
     creates for one model: the database lets one in, the others get RolloutActive."""
     rollout_id = new_rollout_id()
-    try:
-        await svc.db.run(
-            "INSERT INTO ota_rollouts (rollout_id, firmware_version, firmware_url, "
-            "firmware_sha256, status, target_percent, model, firmware_size, firmware_signature, "
-            "stages_json, current_stage, stage_started_at, failure_threshold, timeout_minutes, "
-            "allow_downgrade, device_ids_json, updated_at) "
-            "VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-            rollout_id, new.version, new.url, new.firmware["sha256"],
-            round(new.stages[0]["percent"]), new.model, new.firmware["size"],
-            new.firmware["signature"], json.dumps(new.stages), now_ms, new.threshold,
-            new.timeout_minutes, int(new.allow_downgrade), json.dumps(new.device_ids), now_ms,
-        )  # fmt: skip
-    except StorageError as exc:
-        if exc.is_unique_violation:
-            raise RolloutActive(new.model) from None
-        raise
+    inserted = await store.insert_rollout(
+        svc.db,
+        rollout_id=rollout_id,
+        model=new.model,
+        version=new.version,
+        url=new.url,
+        sha256=new.firmware["sha256"],
+        size=new.firmware["size"],
+        signature=new.firmware["signature"],
+        stages=new.stages,
+        target_percent=round(new.stages[0]["percent"]),
+        threshold=new.threshold,
+        timeout_minutes=new.timeout_minutes,
+        allow_downgrade=new.allow_downgrade,
+        device_ids=new.device_ids,
+        now_ms=now_ms,
+    )
+    if not inserted:
+        raise RolloutActive(new.model)
     rollout = await load(svc.db, rollout_id)
     assert rollout is not None  # just inserted
     await evaluate(svc, rollout, now_ms)
@@ -411,17 +392,7 @@ _FROM = {PAUSED: LIVE, ACTIVE: LIVE, ABORTED: LIVE, COMPLETED: (ACTIVE,)}
 
 async def set_status(db: Database, rollout_id: str, status: str, reason: str, now_ms: int) -> bool:
     """Move a live rollout to `status`; False when it was no longer in a status that allows it."""
-    allowed = _FROM[status]
-    result = await db.run(
-        "UPDATE ota_rollouts SET status = ?, status_reason = ?, updated_at = ? "
-        f"WHERE rollout_id = ? AND status IN ({','.join('?' * len(allowed))})",
-        status,
-        reason,
-        now_ms,
-        rollout_id,
-        *allowed,
-    )
-    return result.changes == 1
+    return await store.set_rollout_status(db, rollout_id, status, reason, now_ms, _FROM[status])
 
 
 async def abort(svc: Services, rollout: Rollout, reason: str, now_ms: int) -> None:
@@ -429,20 +400,8 @@ async def abort(svc: Services, rollout: Rollout, reason: str, now_ms: int) -> No
     call that made the abort sends the cancels and raises the alert."""
     if not await set_status(svc.db, rollout.rollout_id, ABORTED, reason, now_ms):
         return
-    marks = ",".join("?" * len(CANCELLABLE))
-    rows = await svc.db.all(
-        f"SELECT device_id FROM ota_device_status WHERE rollout_id = ? AND status IN ({marks})",
-        rollout.rollout_id,
-        *CANCELLABLE,
-    )
-    await _cancel(svc, rollout, [r["device_id"] for r in rows])
-    await svc.db.run(
-        f"UPDATE ota_device_status SET status = 'cancelled', status_rank = 9, updated_at = ? "
-        f"WHERE rollout_id = ? AND status IN ({marks})",
-        iso_ms(now_ms),
-        rollout.rollout_id,
-        *CANCELLABLE,
-    )
+    await _cancel(svc, rollout, await store.cancellable_device_ids(svc.db, rollout.rollout_id))
+    await store.cancel_all(svc.db, rollout.rollout_id, now_ms)
     await _raise_alert(svc.db, rollout, reason, now_ms)
     log_event("warning", "rollout_aborted", rollout_id=rollout.rollout_id, reason=reason)
 
@@ -462,37 +421,19 @@ async def _cancel_if_aborted(
     abort's read sees our rows, or this read sees the abort: one of the two cancels them.)"""
     if not device_ids:
         return
-    row = await svc.db.first(
-        "SELECT status FROM ota_rollouts WHERE rollout_id = ?", rollout.rollout_id
-    )
-    if row is None or row["status"] != ABORTED:
+    if await store.rollout_status(svc.db, rollout.rollout_id) != ABORTED:
         return
     await _cancel(svc, rollout, device_ids)
-    marks = ",".join("?" * len(CANCELLABLE))
-    for start in range(0, len(device_ids), 90):
-        chunk = device_ids[start : start + 90]
-        await svc.db.run(
-            "UPDATE ota_device_status SET status = 'cancelled', status_rank = 9, updated_at = ? "
-            f"WHERE rollout_id = ? AND status IN ({marks}) "
-            f"AND device_id IN ({','.join('?' * len(chunk))})",
-            iso_ms(now_ms), rollout.rollout_id, *CANCELLABLE, *chunk,
-        )  # fmt: skip
+    await store.cancel_devices(svc.db, rollout.rollout_id, device_ids, now_ms)
 
 
 async def _raise_alert(db: Database, rollout: Rollout, reason: str, now_ms: int) -> None:
-    now = iso_ms(now_ms)
-    await db.run(
-        "INSERT INTO alerts (alert_id, kind, subject, status, message, value, threshold, "
-        "opened_at, updated_at) VALUES (?, 'rollout_aborted', ?, 'open', ?, NULL, ?, ?, ?) "
-        "ON CONFLICT (alert_id) DO UPDATE SET status = 'open', message = excluded.message, "
-        "updated_at = excluded.updated_at, resolved_at = NULL",
-        f"rollout_aborted:{rollout.rollout_id}",
-        rollout.rollout_id,
-        f"rollout {rollout.rollout_id} ({rollout.model} {rollout.version}) aborted: {reason}",
-        rollout.threshold,
-        now,
-        now,
+    message = f"rollout {rollout.rollout_id} ({rollout.model} {rollout.version}) aborted: {reason}"
+    alert_id = f"rollout_aborted:{rollout.rollout_id}"
+    finding = Finding(
+        alert_id, "rollout_aborted", rollout.rollout_id, True, message, None, rollout.threshold
     )
+    await monitoring_store.open_alert(db, finding, iso_ms(now_ms))
 
 
 async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> str | None:
@@ -503,14 +444,11 @@ async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> 
         return COMPLETED if done else None
     stage = rollout.current_stage + 1
     # Compare-and-set on the stage: the cron and an admin's advance racing move it once.
-    result = await svc.db.run(
-        "UPDATE ota_rollouts SET current_stage = ?, stage_started_at = ?, target_percent = ?, "
-        "status_reason = ?, updated_at = ? WHERE rollout_id = ? AND current_stage = ? "
-        "AND status = ?",
-        stage, now_ms, round(rollout.stages[stage].percent), reason, now_ms,
-        rollout.rollout_id, rollout.current_stage, ACTIVE,
-    )  # fmt: skip
-    if result.changes == 0:
+    percent = round(rollout.stages[stage].percent)
+    moved = await store.move_stage(
+        svc.db, rollout.rollout_id, rollout.current_stage, stage, percent, reason, now_ms
+    )
+    if not moved:
         return None  # someone else moved it; their pass enrols the new cohort
     rollout.current_stage, rollout.stage_started_at = stage, now_ms
     await enrol_cohort(svc, rollout, now_ms)
@@ -518,17 +456,8 @@ async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> 
 
 
 async def _time_out(svc: Services, rollout: Rollout, now_ms: int) -> int:
-    marks = ",".join("?" * len(IN_PROGRESS))
-    result = await svc.db.run(
-        "UPDATE ota_device_status SET status = 'timed_out', status_rank = 9, updated_at = ?, "
-        f"error_message = 'no report within timeout' WHERE rollout_id = ? AND status IN ({marks}) "
-        "AND COALESCE(progress_at, triggered_at, 0) < ?",
-        iso_ms(now_ms),
-        rollout.rollout_id,
-        *IN_PROGRESS,
-        now_ms - int(rollout.timeout_minutes * 60_000),
-    )
-    return result.changes
+    before_ms = now_ms - int(rollout.timeout_minutes * 60_000)
+    return await store.time_out(svc.db, rollout.rollout_id, before_ms, now_ms)
 
 
 async def evaluate(svc: Services, rollout: Rollout, now_ms: int, enrol: bool = True) -> str:
@@ -575,11 +504,7 @@ async def tick(svc: Services, now_ms: int) -> dict[str, str]:
         result[rollout.rollout_id] = await evaluate(svc, rollout, now_ms)
     # Devices of an aborted rollout that were already installing can still go silent: time
     # them out too, so the rollout's record shows them as failures.
-    for row in await svc.db.all(
-        "SELECT r.* FROM ota_rollouts r WHERE r.status = ? AND EXISTS (SELECT 1 FROM "
-        "ota_device_status s WHERE s.rollout_id = r.rollout_id AND s.status_rank BETWEEN 1 AND 5)",
-        ABORTED,
-    ):
+    for row in await store.aborted_with_devices_in_flight(svc.db):
         await _time_out(svc, Rollout.from_row(row), now_ms)
     return result
 

@@ -1,7 +1,8 @@
 """Glue between the Workers runtime (workers SDK, Pyodide) and the runtime-free `rs1` app.
 
-Entry modules call `serve` / `run_scheduled`; nothing else in `rs1` touches the runtime.
-The live-targets Durable Object's glue is rs1.platform.live_objects.
+Entry modules call `serve` (fetch) and `make_services` (scheduled); only this package and
+the entries touch the runtime. The live-targets Durable Object's glue is
+rs1.platform.live_objects.
 """
 
 from collections.abc import Awaitable, Callable, Mapping

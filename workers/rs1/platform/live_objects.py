@@ -14,6 +14,7 @@ from workers import Response
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiResponse, RuntimeResponse
 from rs1.live.frames import valid_frames
+from rs1.live.ports import Watcher
 from rs1.live.protocol import (
     CONNECT_URL,
     DEVICE_HEADER,
@@ -23,7 +24,7 @@ from rs1.live.protocol import (
     is_websocket_upgrade,
 )
 from rs1.live.room import Room
-from rs1.live.watchers import Watcher, sweep
+from rs1.live.watchers import sweep
 from rs1.logs import log_event
 from rs1.services import services_from_env
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from rs1.logs import log_event
 from rs1.services import Services
-from rs1.storage.database import Database, Statement
+from rs1.storage.database import Database, Row
+from rs1.telemetry import store
 from rs1.telemetry.archive import Archive, archive_key, build_archive, manifest_key, verify_archive
 from rs1.telemetry.ingest import HOUR_MS, RawRow
-from rs1.telemetry.rollup import rollup
+from rs1.telemetry.rollup import Rollup, rollup
 
 RETENTION_HOURS = 7 * 24
 DIRTY_PER_RUN = 2_000
-PAGE = 2_000
 
 
 @dataclass
@@ -30,47 +30,17 @@ class JobReport:
     deleted_rows: int = 0
 
 
-async def _hour_rows(db: Database, hour: int) -> list[RawRow]:
-    """All raw rows of an hour in archive order, paged by key (D1 results stay small)."""
-    rows: list[RawRow] = []
-    after = ("", "")
-    while True:
-        page = await db.all(
-            "SELECT device_id, message_id, kind, topic, ts, received_at, payload "
-            "FROM telemetry_raw WHERE hour = ? AND (device_id, message_id) > (?, ?) "
-            "ORDER BY device_id, message_id LIMIT ?",
-            hour,
-            *after,
-            PAGE,
-        )
-        rows += [RawRow(**r) for r in page]
-        if len(page) < PAGE:
-            return rows
-        after = (page[-1]["device_id"], page[-1]["message_id"])
-
-
-def _rollup_statements(hour: int, rows: list[RawRow], devices: Iterable[str]) -> list[Statement]:
+def _rollups(
+    hour: int, rows: list[RawRow], devices: Iterable[str]
+) -> list[tuple[str, Rollup | None]]:
+    """Each marked device's rollup of the hour; None where it has no rows left."""
     by_device: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
         by_device.setdefault(r.device_id, []).append((r.kind, r.payload))
-    out = []
+    out: list[tuple[str, Rollup | None]] = []
     for device_id in sorted(devices):
         items = by_device.get(device_id)
-        if not items:
-            out.append(
-                Statement(
-                    "DELETE FROM telemetry_hourly WHERE device_id = ? AND hour = ?",
-                    (device_id, hour),
-                )
-            )
-            continue
-        out.append(
-            Statement(
-                "INSERT OR REPLACE INTO telemetry_hourly (device_id, hour, message_count, "
-                "max_target_count, occupancy_json, metrics_json) VALUES (?, ?, ?, ?, ?, ?)",
-                rollup(device_id, hour, items).row(),
-            )
-        )
+        out.append((device_id, rollup(device_id, hour, items) if items else None))
     return out
 
 
@@ -84,24 +54,17 @@ async def _store_archive(svc: Services, archive: Archive) -> bool:
     if verified:
         manifest = json.dumps(archive.manifest(), sort_keys=True, indent=2).encode()
         await blobs.put(manifest_key(archive.hour), manifest, "application/json")
-    await svc.db.run(
-        "INSERT OR REPLACE INTO telemetry_archives (hour, object_key, row_count, sha256, verified) "
-        "VALUES (?, ?, ?, ?, ?)",
-        archive.hour,
-        key,
-        archive.row_count,
-        archive.sha256,
-        int(verified),
+    await store.record_archive(
+        svc.db, archive.hour, key, archive.row_count, archive.sha256, verified
     )
     return verified
 
 
-async def process_hour(svc: Services, hour: int, markers: list[dict]) -> JobReport:
+async def process_hour(svc: Services, hour: int, markers: list[Row]) -> JobReport:
     report = JobReport()
-    rows = await _hour_rows(svc.db, hour)
-    devices = {m["device_id"] for m in markers}
-    statements = _rollup_statements(hour, rows, devices)
-    report.rollups = len(statements)
+    rows = await store.hour_rows(svc.db, hour)
+    rollups = _rollups(hour, rows, {m["device_id"] for m in markers})
+    report.rollups = len(rollups)
     archive = build_archive(hour, [r.as_record() for r in rows])
     if await _store_archive(svc, archive):
         report.archived_hours, report.archived_rows = 1, archive.row_count
@@ -111,39 +74,19 @@ async def process_hour(svc: Services, hour: int, markers: list[dict]) -> JobRepo
         log_event("error", "archive_unverified", hour=hour, key=archive_key(hour))
         markers = []
     # Markers go only if no newer write bumped their generation meanwhile.
-    statements += [
-        Statement(
-            "DELETE FROM telemetry_dirty WHERE device_id = ? AND hour = ? AND gen = ?",
-            (m["device_id"], hour, m["gen"]),
-        )
-        for m in markers
-    ]
-    await svc.db.batch(statements)
+    await store.save_hour(svc.db, hour, rollups, markers)
     return report
 
 
 async def enforce_retention(db: Database, current_hour: int) -> int:
-    result = await db.run(
-        "DELETE FROM telemetry_raw WHERE hour < ? "
-        "AND hour IN (SELECT hour FROM telemetry_archives WHERE verified = 1) "
-        "AND hour NOT IN (SELECT hour FROM telemetry_dirty)",
-        current_hour - RETENTION_HOURS,
-    )
-    return result.changes
+    return await store.delete_archived_raw(db, current_hour - RETENTION_HOURS)
 
 
 async def run_hourly(svc: Services, now_ms: int) -> JobReport:
     current_hour = now_ms // HOUR_MS
-    markers = await svc.db.all(
-        "SELECT device_id, hour, gen FROM telemetry_dirty WHERE hour < ? "
-        "ORDER BY hour, device_id LIMIT ?",
-        current_hour,
-        DIRTY_PER_RUN,
-    )
-    unverified = await svc.db.all(
-        "SELECT hour FROM telemetry_archives WHERE verified = 0 AND hour < ?", current_hour
-    )
-    by_hour: dict[int, list[dict]] = {int(r["hour"]): [] for r in unverified}
+    markers = await store.dirty_markers(svc.db, current_hour, DIRTY_PER_RUN)
+    unverified = await store.unverified_hours(svc.db, current_hour)
+    by_hour: dict[int, list[Row]] = {hour: [] for hour in unverified}
     for m in markers:
         by_hour.setdefault(int(m["hour"]), []).append(m)
     total = JobReport()

@@ -5,22 +5,16 @@ authn). A malformed body is a 400, which EMQX treats as "ignore" (refused: last 
 """
 
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.validation import parse_body
 from rs1.mqtt.access import authenticate, authorize_request
 from rs1.mqtt.webhook_models import AclRequest, AuthRequest
 from rs1.services import Services
-from rs1.webhooks.guard import require_webhook_secret
 
 
-async def mqtt_auth(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_webhook_secret(request, svc)
-    body = parse_body(AuthRequest, request)
+async def mqtt_auth(request: ApiRequest, svc: Services, *, body: AuthRequest) -> ApiResponse:
     allowed = await authenticate(body, svc)
     return json_response({"result": "allow" if allowed else "deny", "is_superuser": False})
 
 
-async def mqtt_acl(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_webhook_secret(request, svc)
-    body = parse_body(AclRequest, request)
+async def mqtt_acl(request: ApiRequest, svc: Services, *, body: AclRequest) -> ApiResponse:
     decision = await authorize_request(body, svc)
     return json_response({"result": decision.result})

@@ -1,22 +1,21 @@
 """POST /webhook/ota-status — devices' opticworks/{id}/ota/status reports.
 
 Forward-only and idempotent (rs1.ota.device_status, applied in one conditional statement by
-rs1.ota.status_store): duplicates and out-of-order reports are no-ops. A reported success
+rs1.ota.rollout_store): duplicates and out-of-order reports are no-ops. A reported success
 counts only once the device's `state` shows the new version (post-reboot validation); a
 device that answers a repeated trigger with `already_installed` runs the target, so that is a
 success claim too, never a failure. Failures trigger an immediate safety evaluation.
 """
 
+from rs1contract.ota import OtaError, StatusReport
+
 from rs1.devices import store
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
-from rs1.http.validation import parse_body
 from rs1.mqtt.webhook_models import PublishEnvelope
+from rs1.ota import rollout_store
 from rs1.ota import rollouts as ro
-from rs1.ota import status_store
-from rs1.ota.messages import OtaError, StatusReport
 from rs1.services import Services
 from rs1.webhooks.envelope import checked_device, parse_payload
-from rs1.webhooks.guard import require_webhook_secret
 
 
 async def _validated(
@@ -34,23 +33,22 @@ async def _validated(
     return "success" if installed == rollout.version else "rebooting"
 
 
-async def ota_status(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_webhook_secret(request, svc)
-    envelope = parse_body(PublishEnvelope, request)
+async def ota_status(request: ApiRequest, svc: Services, *, body: PublishEnvelope) -> ApiResponse:
+    envelope = body
     device_id = await checked_device(envelope, svc)
     report = parse_payload(StatusReport, envelope)
     rollout = await ro.load(svc.db, report.rollout_id)
-    row = await status_store.get(svc.db, device_id, report.rollout_id)
+    row = await rollout_store.get(svc.db, device_id, report.rollout_id)
     if rollout is None or row is None:
         return json_response({"applied": False, "reason": "device not in this rollout"})
     status = await _validated(svc, device_id, rollout, report)
     error = None if status in ("success", "rebooting") else report.error
     at = envelope.publish_received_at or envelope.timestamp
-    applied = await status_store.record_report(
+    applied = await rollout_store.record_report(
         svc.db, device_id, report.rollout_id, status, report.progress, error, at
     )
     if not applied:
-        now = await status_store.get(svc.db, device_id, report.rollout_id)
+        now = await rollout_store.get(svc.db, device_id, report.rollout_id)
         return json_response({"applied": False, "reason": f"already {now and now['status']}"})
     if status in ("failed", "success"):
         await ro.evaluate(svc, rollout, int(svc.clock() * 1000), enrol=False)
@@ -62,7 +60,7 @@ async def validate_installed_version(svc: Services, device_id: str, version: str
     if not version:
         return
     now_ms = int(svc.clock() * 1000)
-    for rollout_id in await status_store.confirm_installed(svc.db, device_id, version, now_ms):
+    for rollout_id in await rollout_store.confirm_installed(svc.db, device_id, version, now_ms):
         rollout = await ro.load(svc.db, rollout_id)
         if rollout is not None:
             await ro.evaluate(svc, rollout, now_ms, enrol=False)

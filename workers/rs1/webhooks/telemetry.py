@@ -9,14 +9,14 @@ failure is a 503, which EMQX retries.
 from typing import Any
 
 from rs1.devices import store
-from rs1.http.errors import ApiError
+from rs1.errors import DomainError, Forbidden, InvalidInput, TopicMismatch
 from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.live.fanout import schedule_fan_out
 from rs1.logs import log_event
 from rs1.security_log import ACL_VIOLATION, record_security_event
 from rs1.services import Services
-from rs1.telemetry.ingest import RawRow, parse_envelope, statements, to_row
-from rs1.webhooks.guard import require_webhook_secret
+from rs1.telemetry import store as telemetry_store
+from rs1.telemetry.ingest import RawRow, parse_envelope, to_row
 
 # Envelopes carry payloads of at most 4,096 characters: 200 of them fit TELEMETRY_BATCH_BODY.
 MAX_BATCH = 200
@@ -41,15 +41,20 @@ async def _log_unknown(svc: Services, item: Any, device_id: str) -> None:
     await record_security_event(svc.db, ACL_VIOLATION, details, str(item.get("peerhost", "")))
 
 
-async def _rows(items: list[Any], svc: Services, request: ApiRequest):
+Rejection = tuple[int, DomainError]  # (index in the batch, why)
+
+
+async def _rows(
+    items: list[Any], svc: Services, request: ApiRequest
+) -> tuple[list[RawRow], list[Rejection]]:
     parsed: list[tuple[int, RawRow]] = []
-    rejected: list[tuple[int, ApiError]] = []
+    rejected: list[Rejection] = []
     for index, item in enumerate(items):
         try:
             parsed.append((index, to_row(parse_envelope(item))))
-        except ApiError as err:
+        except DomainError as err:
             rejected.append((index, err))
-            if err.code == "topic_mismatch":
+            if isinstance(err, TopicMismatch):
                 await _log_mismatch(svc, item, request)
     # EMQX authn keeps devices that are not enrolled out, so their telemetry means a
     # misconfigured or forged webhook: refused and logged, never stored.
@@ -60,25 +65,31 @@ async def _rows(items: list[Any], svc: Services, request: ApiRequest):
             rows.append(row)
             continue
         message = f"Device {row.device_id} is not enrolled."
-        rejected.append((index, ApiError(403, "unknown_device", message)))
+        rejected.append((index, Forbidden(message, code="unknown_device")))
         await _log_unknown(svc, items[index], row.device_id)
     rejected.sort(key=lambda pair: pair[0])
     return rows, rejected
 
 
+def _located(err: DomainError, where: str) -> DomainError:
+    """The same kind of error, its message prefixed with the envelope it is about."""
+    if not where:
+        return err
+    return type(err)(where + err.message, code=err.code, details=err.details)
+
+
 async def telemetry(request: ApiRequest, svc: Services) -> ApiResponse:
-    await require_webhook_secret(request, svc)
     data = request.json()
     batched = isinstance(data, list)
     items = data if batched else [data]
     if not items or len(items) > MAX_BATCH:
-        raise ApiError(400, "invalid_batch", f"A batch holds 1 to {MAX_BATCH} envelopes.")
+        raise InvalidInput(f"A batch holds 1 to {MAX_BATCH} envelopes.", code="invalid_batch")
     rows, rejected = await _rows(items, svc, request)
     if rejected and (not batched or not rows):
         index, err = rejected[0]
         where = f"envelope {index}: " if batched else ""
-        raise ApiError(err.status, err.code, where + err.message, details=err.details)
-    await svc.db.batch(statements(rows))
+        raise _located(err, where)
+    await telemetry_store.store_rows(svc.db, rows)
     schedule_fan_out(svc, rows)  # stored: live watchers may see the targets (deferred)
     listed = [{"index": i, "error": e.code, "message": e.message} for i, e in rejected]
     return json_response({"accepted": len(rows), "rejected": listed})

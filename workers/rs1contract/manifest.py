@@ -1,6 +1,6 @@
 """The signed-firmware manifest: what the release pipeline publishes next to an image,
 and how the Workers verify an image against it (pure-Python `ecdsa`: Pyodide has no
-`cryptography` wheel). One definition: firmware/rs1fw re-exports the model."""
+`cryptography` wheel). Part of the device contract: firmware/rs1fw re-exports the model."""
 
 import base64
 import binascii
@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from rs1.ota.semver import SEMVER_PATTERN, parse_version
+from rs1contract.semver import SEMVER_PATTERN, parse_version
 
 MODEL_PATTERN = r"^[A-Za-z0-9._-]{1,32}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
@@ -38,7 +38,8 @@ def _base64(value: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    if value.utcoffset() is None or value.utcoffset().total_seconds() != 0:
+    offset = value.utcoffset()
+    if offset is None or offset.total_seconds() != 0:
         raise ValueError("created_at must be UTC")
     return value.astimezone(UTC)
 

@@ -2,7 +2,7 @@
 
 import hmac
 
-from rs1.http.errors import ApiError
+from rs1.errors import Unauthenticated
 from rs1.http.messages import ApiRequest
 from rs1.security_log import WEBHOOK_SECRET_INVALID, record_security_event
 from rs1.services import Services
@@ -20,4 +20,4 @@ async def require_webhook_secret(request: ApiRequest, svc: Services) -> None:
         {"path": request.path, "present": bool(given), "configured": bool(expected)},
         request.client_ip,
     )
-    raise ApiError(401, "unauthorized", "Missing or wrong X-Webhook-Secret header.")
+    raise Unauthenticated("Missing or wrong X-Webhook-Secret header.")

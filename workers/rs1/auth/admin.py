@@ -1,7 +1,7 @@
 """Admin calls: a live bearer session with role admin; every call is security-logged."""
 
-from rs1.api.bearer import authenticate
-from rs1.http.errors import ApiError
+from rs1.auth.bearer import authenticate
+from rs1.errors import Forbidden
 from rs1.http.messages import ApiRequest
 from rs1.identity.tokens import Claims
 from rs1.security_log import ADMIN_API_ACCESS, record_security_event
@@ -14,5 +14,5 @@ async def require_admin(request: ApiRequest, svc: Services) -> Claims:
     details["path"] = request.path
     await record_security_event(svc.db, ADMIN_API_ACCESS, details, request.client_ip)
     if claims.role != "admin":
-        raise ApiError(403, "forbidden", "This call needs the admin role.")
+        raise Forbidden("This call needs the admin role.")
     return claims

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rs1.ota.manifest import MODEL_PATTERN, SHA256_PATTERN, SemVer
+from rs1contract.manifest import MODEL_PATTERN, SHA256_PATTERN, SemVer
 
 RolloutId = Annotated[str, Field(min_length=1, max_length=64)]
 

@@ -13,7 +13,7 @@ from typing import Any
 from jose import jwt
 from jose.exceptions import JOSEError
 
-from rs1.http.errors import ApiError
+from rs1.errors import Unavailable
 from rs1.identity.access import verify_access_token
 from rs1.identity.tokens import Claims
 from rs1.services import Services
@@ -29,8 +29,8 @@ def access_enabled(svc: Services) -> bool:
     return bool(s.access_jwks_url and s.access_aud and s.access_issuer)
 
 
-def _unavailable(detail: str) -> ApiError:
-    return ApiError(503, "access_keys_unavailable", f"Cloudflare Access keys: {detail}.")
+def _unavailable(detail: str) -> Unavailable:
+    return Unavailable(f"Cloudflare Access keys: {detail}.", code="access_keys_unavailable")
 
 
 async def _fetch_jwks(svc: Services, url: str) -> dict[str, Any]:

@@ -1,19 +1,17 @@
 """Who is calling: `Authorization: Bearer <JWT>` whose session is live in KV SESSIONS, or,
 with Cloudflare Access configured and no bearer token, Access's `Cf-Access-Jwt-Assertion`."""
 
-from rs1.api import access
-from rs1.http.errors import ApiError
+from rs1.auth import access
+from rs1.errors import BearerRequired, Forbidden
 from rs1.http.messages import ApiRequest
 from rs1.http.web import ALLOWED_ORIGINS
 from rs1.identity.sessions import is_live
 from rs1.identity.tokens import Claims, InvalidToken, verify_token
 from rs1.services import Services
 
-CHALLENGE = {"www-authenticate": 'Bearer realm="rs1"'}
 
-
-def unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, headers=CHALLENGE)
+def unauthorized(message: str) -> BearerRequired:
+    return BearerRequired(message)
 
 
 def bearer_token(request: ApiRequest) -> str:
@@ -33,8 +31,8 @@ async def authenticate(request: ApiRequest, svc: Services, token: str | None = N
         if origin and origin not in ALLOWED_ORIGINS:
             # Access authenticates by cookie: a request another site's page makes (a form
             # post, a WebSocket) would carry it. Only our own web app may use it.
-            raise ApiError(403, "forbidden_origin", f"Requests from {origin[:80]} may not use "
-                           "the Cloudflare Access session.")  # fmt: skip
+            message = f"Requests from {origin[:80]} may not use the Cloudflare Access session."
+            raise Forbidden(message, code="forbidden_origin")
         try:
             return await access.access_claims(svc, assertion)
         except InvalidToken as exc:

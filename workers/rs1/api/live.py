@@ -9,27 +9,20 @@ A request without `Upgrade: websocket` is a 426 (after the access check, so it r
 more than any other route).
 """
 
-from dataclasses import replace
-
-from rs1.api.auth import require_device
+from rs1.auth.caller import Caller
+from rs1.errors import Unavailable
 from rs1.http.errors import ApiError
 from rs1.http.messages import ApiRequest, ApiResponse
+from rs1.live.ports import Watcher
 from rs1.live.protocol import PROTOCOL, is_websocket_upgrade, parse_offer
-from rs1.live.watchers import Watcher
 from rs1.services import Services
 
 
-def with_offered_token(request: ApiRequest, token: str | None) -> ApiRequest:
-    """The request as the bearer-token check reads it: a subprotocol token becomes the
-    Authorization header unless the client sent one."""
-    if token is None or request.header("authorization"):
-        return request
-    return replace(request, headers={**request.headers, "authorization": f"Bearer {token}"})
-
-
-async def watch_targets(request: ApiRequest, svc: Services, device_id: str) -> ApiResponse:
+async def watch_targets(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
+) -> ApiResponse:
+    """The route's `watcher` auth has checked the token (header or subprotocol offer)."""
     offer = parse_offer(request.header("sec-websocket-protocol"))
-    claims, _ = await require_device(with_offered_token(request, offer.token), svc, device_id)
     if not is_websocket_upgrade(request.method, request.headers):
         raise ApiError(
             426,
@@ -38,6 +31,7 @@ async def watch_targets(request: ApiRequest, svc: Services, device_id: str) -> A
             f"This is a WebSocket endpoint: connect with Upgrade: websocket ({PROTOCOL}).",
         )
     if svc.live is None:
-        raise ApiError(503, "live_unavailable", "Live targets are not configured here.")
+        raise Unavailable("Live targets are not configured here.", code="live_unavailable")
+    claims = caller.claims
     watcher = Watcher(device_id, claims.sub, claims.role, claims.jti, claims.exp, svc.clock())
     return await svc.live.connect(device_id, offer.answer, watcher)

@@ -1,12 +1,15 @@
-"""Request bodies validated with pydantic, failing as a clear 4xx with the offending paths."""
+"""Untrusted JSON validated with pydantic, failing as a domain error naming the offending paths.
+
+Domain-level (no HTTP): a failure is an `InvalidInput` (or the kind the caller names, e.g.
+`Unprocessable`) carrying the caller's error code and the per-path details.
+"""
 
 import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rs1.http.errors import ApiError
-from rs1.http.messages import ApiRequest
+from rs1.errors import DomainError, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -18,17 +21,23 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def validate(model: type[M], data: Any, code: str, where: str, status: int = 400) -> M:
-    """A JSON object validated with `model`; a clear 4xx naming the first offending path."""
+def validate(
+    model: type[M],
+    data: Any,
+    code: str,
+    where: str,
+    kind: type[DomainError] = InvalidInput,
+) -> M:
+    """A JSON object validated with `model`; a `kind` error naming the first offending path."""
     if not isinstance(data, dict):
-        raise ApiError(status, code, f"The {where} must be a JSON object.")
+        raise kind(f"The {where} must be a JSON object.", code=code)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         details = validation_details(exc)
         first = details[0]
         message = f"Invalid {where} at '{first['path']}': {first['message']}."
-        raise ApiError(status, code, message, details=details) from None
+        raise kind(message, code=code, details=details) from None
 
 
 def json_object(text: str | bytes, code: str, where: str) -> dict[str, Any]:
@@ -36,11 +45,7 @@ def json_object(text: str | bytes, code: str, where: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ApiError(400, code, f"The {where} is not JSON: {exc}.") from None
+        raise InvalidInput(f"The {where} is not JSON: {exc}.", code=code) from None
     if not isinstance(data, dict):
-        raise ApiError(400, code, f"The {where} must be a JSON object.")
+        raise InvalidInput(f"The {where} must be a JSON object.", code=code)
     return data
-
-
-def parse_body(model: type[M], request: ApiRequest, status: int = 400) -> M:
-    return validate(model, request.json(), "invalid_request", "request body", status)

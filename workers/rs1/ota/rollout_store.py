@@ -1,0 +1,445 @@
+"""SQL for rollouts (ota_rollouts) and each device's way through one (ota_device_status).
+
+EMQX 5 delivers a device's connect event, `state` and `ota/status` in no particular order, and
+production runs them at once in several isolates; the cron and admin calls race them too. So
+each transition is one conditional statement: the database, not a read made a moment earlier,
+decides whether it applies. A report never moves a device backwards, and a device that runs
+the rollout's version is a success whatever order its messages arrive in.
+
+Device status ranks come from rs1.ota.device_status.RANK, never from literals here.
+"""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rs1.ota.device_status import CANCELLABLE, FAILURES, FINAL, IN_PROGRESS, RANK
+from rs1.storage.database import Database, Row, Statement, StorageError
+from rs1.timefmt import iso_ms
+
+ACTIVE, PAUSED, COMPLETED, ABORTED = "active", "paused", "completed", "aborted"
+LIVE = (ACTIVE, PAUSED)
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# --- rollouts --------------------------------------------------------------------------------
+
+
+async def insert_rollout(
+    db: Database,
+    *,
+    rollout_id: str,
+    model: str,
+    version: str,
+    url: str,
+    sha256: str,
+    size: int,
+    signature: str,
+    stages: list[dict[str, Any]],
+    target_percent: int,
+    threshold: float,
+    timeout_minutes: float,
+    allow_downgrade: bool,
+    device_ids: list[str],
+    now_ms: int,
+) -> bool:
+    """An active rollout at its first stage; False when the model already has a live one (a
+    unique index, migration 0007, lets exactly one of racing creates in)."""
+    try:
+        await db.run(
+            "INSERT INTO ota_rollouts (rollout_id, firmware_version, firmware_url, "
+            "firmware_sha256, status, target_percent, model, firmware_size, firmware_signature, "
+            "stages_json, current_stage, stage_started_at, failure_threshold, timeout_minutes, "
+            "allow_downgrade, device_ids_json, updated_at) "
+            "VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+            rollout_id, version, url, sha256, target_percent, model, size, signature,
+            json.dumps(stages), now_ms, threshold, timeout_minutes, int(allow_downgrade),
+            json.dumps(device_ids), now_ms,
+        )  # fmt: skip
+    except StorageError as exc:
+        if exc.is_unique_violation:
+            return False
+        raise
+    return True
+
+
+async def get_rollout(db: Database, rollout_id: str) -> Row | None:
+    return await db.first("SELECT * FROM ota_rollouts WHERE rollout_id = ?", rollout_id)
+
+
+async def rollout_status(db: Database, rollout_id: str) -> str | None:
+    row = await db.first("SELECT status FROM ota_rollouts WHERE rollout_id = ?", rollout_id)
+    return None if row is None else str(row["status"])
+
+
+async def live_rollouts(db: Database, model: str | None = None) -> list[Row]:
+    """Active and paused rollouts (of one model, or all), oldest first."""
+    return await db.all(
+        "SELECT * FROM ota_rollouts WHERE status IN (?, ?) AND (? IS NULL OR model = ?) "
+        "ORDER BY created_at",
+        *LIVE,
+        model,
+        model,
+    )
+
+
+async def recent_rollout_ids(db: Database, limit: int = 100) -> list[str]:
+    rows = await db.all(
+        "SELECT rollout_id FROM ota_rollouts ORDER BY created_at DESC LIMIT ?", limit
+    )
+    return [str(r["rollout_id"]) for r in rows]
+
+
+async def aborted_with_devices_in_flight(db: Database) -> list[Row]:
+    """Aborted rollouts that still have a device between trigger and reboot."""
+    ranks = [RANK[s] for s in IN_PROGRESS]
+    return await db.all(
+        "SELECT r.* FROM ota_rollouts r WHERE r.status = ? AND EXISTS (SELECT 1 FROM "
+        "ota_device_status s WHERE s.rollout_id = r.rollout_id AND s.status_rank BETWEEN ? AND ?)",
+        ABORTED,
+        min(ranks),
+        max(ranks),
+    )
+
+
+async def set_rollout_status(
+    db: Database, rollout_id: str, status: str, reason: str, now_ms: int, allowed: Sequence[str]
+) -> bool:
+    """Move the rollout to `status` if it is in one of `allowed`; False when it was not (a
+    transition that lost a race changes nothing)."""
+    result = await db.run(
+        "UPDATE ota_rollouts SET status = ?, status_reason = ?, updated_at = ? "
+        f"WHERE rollout_id = ? AND status IN ({_marks(len(allowed))})",
+        status,
+        reason,
+        now_ms,
+        rollout_id,
+        *allowed,
+    )
+    return result.changes == 1
+
+
+async def move_stage(
+    db: Database,
+    rollout_id: str,
+    from_stage: int,
+    to_stage: int,
+    target_percent: int,
+    reason: str,
+    now_ms: int,
+) -> bool:
+    """Compare-and-set on the stage of an active rollout: of racing moves (the cron, an
+    admin's advance) one wins; False for the others."""
+    result = await db.run(
+        "UPDATE ota_rollouts SET current_stage = ?, stage_started_at = ?, target_percent = ?, "
+        "status_reason = ?, updated_at = ? WHERE rollout_id = ? AND current_stage = ? "
+        "AND status = ?",
+        to_stage, now_ms, target_percent, reason, now_ms, rollout_id, from_stage, ACTIVE,
+    )  # fmt: skip
+    return result.changes == 1
+
+
+# --- device status rows: reads ---------------------------------------------------------------
+
+
+async def get(db: Database, device_id: str, rollout_id: str) -> Row | None:
+    """A device's status row in one rollout: status and progress."""
+    return await db.first(
+        "SELECT status, progress FROM ota_device_status WHERE device_id = ? AND rollout_id = ?",
+        device_id,
+        rollout_id,
+    )
+
+
+async def status_counts(db: Database, rollout_id: str) -> dict[str, int]:
+    rows = await db.all(
+        "SELECT status, COUNT(*) AS n FROM ota_device_status WHERE rollout_id = ? GROUP BY status",
+        rollout_id,
+    )
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
+async def active_for_device(db: Database, device_id: str) -> list[Row]:
+    """The device's part in live rollouts it takes part in (for GET /api/devices/{id})."""
+    return await db.all(
+        "SELECT s.rollout_id, r.firmware_version, s.status, s.progress FROM ota_device_status s "
+        "JOIN ota_rollouts r ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND "
+        "r.status IN ('active', 'paused') AND s.status NOT IN ('skipped', 'cancelled')",
+        device_id,
+    )
+
+
+async def enrol_candidates(
+    db: Database, rollout_id: str, model: str, default_model: str
+) -> list[Row]:
+    """Active devices of the model (a device without one counts as `default_model`) that have
+    no row in the rollout yet or a pending one: device_id, firmware_version, online, status."""
+    return await db.all(
+        "SELECT d.device_id, d.firmware_version, d.online, s.status FROM devices d "
+        "LEFT JOIN ota_device_status s ON s.device_id = d.device_id AND s.rollout_id = ? "
+        "WHERE d.status = 'active' AND COALESCE(d.model, ?) = ? "
+        "AND (s.status IS NULL OR s.status = 'pending') ORDER BY d.device_id",
+        rollout_id,
+        default_model,
+        model,
+    )
+
+
+async def online_pending(db: Database, rollout_id: str, version: str, limit: int) -> list[str]:
+    """Pending devices that are online and do not run `version` (at most `limit`)."""
+    rows = await db.all(
+        "SELECT s.device_id FROM ota_device_status s JOIN devices d ON d.device_id = s.device_id "
+        "WHERE s.rollout_id = ? AND s.status = 'pending' AND d.online = 1 "
+        "AND d.firmware_version IS NOT ? LIMIT ?",
+        rollout_id,
+        version,
+        limit,
+    )
+    return [str(r["device_id"]) for r in rows]
+
+
+async def cancellable_device_ids(db: Database, rollout_id: str) -> list[str]:
+    rows = await db.all(
+        "SELECT device_id FROM ota_device_status WHERE rollout_id = ? "
+        f"AND status IN ({_marks(len(CANCELLABLE))})",
+        rollout_id,
+        *CANCELLABLE,
+    )
+    return [str(r["device_id"]) for r in rows]
+
+
+async def pending_offer(db: Database, device_id: str, model: str) -> Row | None:
+    """The newest live or completed rollout of the model that counts the device in and that it
+    has not finished (pending or in progress); the rollout's row."""
+    statuses = ("pending", *IN_PROGRESS)
+    return await db.first(
+        "SELECT r.* FROM ota_device_status s JOIN ota_rollouts r ON r.rollout_id = s.rollout_id "
+        f"WHERE s.device_id = ? AND r.model = ? AND s.status IN ({_marks(len(statuses))}) "
+        "AND r.status IN (?, ?) ORDER BY r.created_at DESC",
+        device_id,
+        model,
+        *statuses,
+        ACTIVE,
+        COMPLETED,
+    )
+
+
+# --- device status rows: enrolment and triggers ----------------------------------------------
+
+
+def upsert_status(
+    rollout_id: str,
+    stage: int,
+    device_id: str,
+    status: str,
+    from_version: str | None,
+    now_ms: int,
+    error: str | None = None,
+) -> Statement:
+    """A device's row in the rollout, for a batch: inserted, or moved on from `pending` (a row
+    that has moved past pending keeps its status)."""
+    triggered = status == "triggered"
+    return Statement(
+        "INSERT INTO ota_device_status (device_id, rollout_id, status, status_rank, stage, "
+        "from_version, error_message, updated_at, triggered_at, progress_at, trigger_count) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, rollout_id) DO UPDATE "
+        "SET status = excluded.status, status_rank = excluded.status_rank, "
+        "error_message = excluded.error_message, "
+        "from_version = COALESCE(excluded.from_version, ota_device_status.from_version), "
+        "updated_at = excluded.updated_at, triggered_at = excluded.triggered_at, "
+        "progress_at = excluded.progress_at, "
+        "trigger_count = ota_device_status.trigger_count + excluded.trigger_count "
+        "WHERE ota_device_status.status = 'pending'",
+        (device_id, rollout_id, status, RANK[status], stage, from_version, error, iso_ms(now_ms),
+         now_ms if triggered else None, now_ms if triggered else None, int(triggered)),
+    )  # fmt: skip
+
+
+async def write_statuses(
+    db: Database, statements: Sequence[Statement], per_batch: int = 50
+) -> None:
+    """upsert_status statements, `per_batch` to a transaction (D1 bounds a batch's size)."""
+    for start in range(0, len(statements), per_batch):
+        await db.batch(statements[start : start + per_batch])
+
+
+def _sendable(s: str = "", cap: str = "?", before: str = "?") -> str:
+    """A trigger may be (re)sent to a device row in this state (`s`: the table prefix). Only
+    a row still `triggered` is re-sent: a device that reported any progress has moved on."""
+    return (
+        f"({s}status = 'pending' OR ({s}status = 'triggered' AND {s}trigger_count < {cap} "
+        f"AND {s}triggered_at < {before}))"
+    )
+
+
+# ...and never to a device whose `state` already shows the target version (its progress
+# reports may still be on their way: EMQX keeps no order between a device's webhooks).
+_NOT_INSTALLED = (
+    "NOT EXISTS (SELECT 1 FROM devices d JOIN ota_rollouts r ON r.rollout_id = ?2 "
+    "WHERE d.device_id = ?1 AND d.firmware_version = r.firmware_version)"
+)
+
+
+async def sendable_for_device(
+    db: Database, device_id: str, max_triggers: int, before_ms: int
+) -> list[Row]:
+    """Active or completed rollouts that owe the device a trigger (pending, or triggered fewer
+    than `max_triggers` times, the last before `before_ms`): each rollout's row plus the
+    device's device_status, device_triggered_at and device_progress_at."""
+    return await db.all(
+        "SELECT r.*, s.status AS device_status, s.triggered_at AS device_triggered_at, "
+        "s.progress_at AS device_progress_at FROM ota_device_status s JOIN ota_rollouts r "
+        f"ON r.rollout_id = s.rollout_id WHERE s.device_id = ? AND {_sendable('s.')} "
+        "AND r.status IN (?, ?)",
+        device_id,
+        max_triggers,
+        before_ms,
+        ACTIVE,
+        COMPLETED,
+    )
+
+
+async def claim_send(
+    db: Database, rollout_id: str, device_id: str, max_triggers: int, before_ms: int, now_ms: int
+) -> bool:
+    """Mark the row triggered now if it is still sendable; of racing claims one wins."""
+    result = await db.run(
+        "UPDATE ota_device_status SET status = 'triggered', status_rank = ?5, triggered_at = ?6, "
+        "progress_at = ?6, updated_at = ?7, trigger_count = trigger_count + 1 "
+        f"WHERE device_id = ?1 AND rollout_id = ?2 AND {_sendable('', '?3', '?4')} "
+        f"AND {_NOT_INSTALLED}",
+        device_id, rollout_id, max_triggers, before_ms, RANK["triggered"], now_ms, iso_ms(now_ms),
+    )  # fmt: skip
+    return result.changes == 1
+
+
+async def release_send(
+    db: Database,
+    rollout_id: str,
+    device_id: str,
+    status: str,
+    triggered_at: int | None,
+    progress_at: int | None,
+    claimed_ms: int,
+) -> None:
+    """Undo this caller's claim_send made at `claimed_ms` (the trigger was not delivered):
+    back to the row's earlier status and times, unless something moved it since."""
+    await db.run(
+        "UPDATE ota_device_status SET status = ?, status_rank = ?, triggered_at = ?, "
+        "progress_at = ?, trigger_count = trigger_count - 1 WHERE device_id = ? "
+        "AND rollout_id = ? AND status = 'triggered' AND triggered_at = ?",
+        status, RANK[status], triggered_at, progress_at, device_id, rollout_id, claimed_ms,
+    )  # fmt: skip
+
+
+# --- device status rows: ends ----------------------------------------------------------------
+
+
+async def cancel_all(db: Database, rollout_id: str, now_ms: int) -> None:
+    """Every device of the rollout that has not started installing is cancelled."""
+    await db.run(
+        "UPDATE ota_device_status SET status = 'cancelled', status_rank = ?, updated_at = ? "
+        f"WHERE rollout_id = ? AND status IN ({_marks(len(CANCELLABLE))})",
+        RANK["cancelled"],
+        iso_ms(now_ms),
+        rollout_id,
+        *CANCELLABLE,
+    )
+
+
+async def cancel_devices(
+    db: Database, rollout_id: str, device_ids: Sequence[str], now_ms: int
+) -> None:
+    """cancel_all for these devices only (in chunks: D1 bounds a statement's parameters)."""
+    marks = _marks(len(CANCELLABLE))
+    for start in range(0, len(device_ids), 90):
+        chunk = device_ids[start : start + 90]
+        await db.run(
+            "UPDATE ota_device_status SET status = 'cancelled', status_rank = ?, updated_at = ? "
+            f"WHERE rollout_id = ? AND status IN ({marks}) "
+            f"AND device_id IN ({_marks(len(chunk))})",
+            RANK["cancelled"], iso_ms(now_ms), rollout_id, *CANCELLABLE, *chunk,
+        )  # fmt: skip
+
+
+async def time_out(db: Database, rollout_id: str, before_ms: int, now_ms: int) -> int:
+    """Devices in progress with no report (nor trigger) since `before_ms` time out; how many."""
+    result = await db.run(
+        "UPDATE ota_device_status SET status = 'timed_out', status_rank = ?, updated_at = ?, "
+        "error_message = 'no report within timeout' WHERE rollout_id = ? "
+        f"AND status IN ({_marks(len(IN_PROGRESS))}) "
+        "AND COALESCE(progress_at, triggered_at, 0) < ?",
+        RANK["timed_out"],
+        iso_ms(now_ms),
+        rollout_id,
+        *IN_PROGRESS,
+        before_ms,
+    )
+    return result.changes
+
+
+# rs1.ota.device_status.accepts(), in SQL (?1 new status, ?2 its rank, ?3 its progress, ?9 the
+# final rank); a property test keeps the two equal.
+_ACCEPTS = (
+    "((status = 'timed_out' AND ?1 IN ('success', 'failed')) "
+    "OR (status_rank < ?9 AND status_rank < ?2) "
+    "OR (status = 'downloading' AND ?1 = 'downloading' "
+    "AND COALESCE(progress, 0) < COALESCE(?3, 0)))"
+)
+
+
+async def record_report(
+    db: Database,
+    device_id: str,
+    rollout_id: str,
+    status: str,
+    progress: int | None,
+    error: str | None,
+    at_ms: int,
+) -> bool:
+    """Apply a device's report if it moves the row forward; False when it is stale."""
+    result = await db.run(
+        "UPDATE ota_device_status SET status = ?1, status_rank = ?2, progress = ?3, "
+        "error_message = ?4, updated_at = ?5, progress_at = ?6 "
+        f"WHERE device_id = ?7 AND rollout_id = ?8 AND {_ACCEPTS}",
+        status, RANK[status], progress, error, iso_ms(at_ms), at_ms, device_id, rollout_id, FINAL,
+    )  # fmt: skip
+    return result.changes == 1
+
+
+# Rows a device that runs the target version has gone through: everything but the ends that
+# say it never took part (skipped, cancelled) or already counted (success). A pending row that
+# never got a trigger did not take part either: it becomes skipped.
+_MAY_CONFIRM = ("pending", *IN_PROGRESS, *FAILURES)
+_UNTRIGGERED = "(status = 'pending' AND trigger_count = 0)"
+
+
+async def confirm_installed(db: Database, device_id: str, version: str, now_ms: int) -> list[str]:
+    """The device runs `version`: every rollout to that version it took part in is a success
+    (never a failure, also when a re-sent trigger made it answer `already_installed`); a row
+    that never got a trigger is skipped, since this rollout did not install it. One statement;
+    returns the rollouts whose row became a success."""
+    rows = await db.all(
+        f"UPDATE ota_device_status SET "
+        f"status = CASE WHEN {_UNTRIGGERED} THEN 'skipped' ELSE 'success' END, "
+        f"status_rank = CASE WHEN {_UNTRIGGERED} THEN ? ELSE ? END, "
+        f"progress = CASE WHEN {_UNTRIGGERED} THEN progress ELSE 100 END, "
+        f"error_message = CASE WHEN {_UNTRIGGERED} THEN 'already_installed' END, "
+        f"updated_at = ? WHERE device_id = ? AND status IN ({_marks(len(_MAY_CONFIRM))}) "
+        "AND rollout_id IN (SELECT rollout_id FROM ota_rollouts WHERE firmware_version = ?) "
+        "RETURNING rollout_id, status",
+        RANK["skipped"], RANK["success"], iso_ms(now_ms), device_id, *_MAY_CONFIRM, version,
+    )  # fmt: skip
+    return [str(r["rollout_id"]) for r in rows if r["status"] == "success"]
+
+
+async def live_summaries(db: Database) -> list[Row]:
+    """The live (active or paused) rollouts at a glance, oldest first (the fleet overview)."""
+    return await db.all(
+        "SELECT rollout_id, model, firmware_version, status, current_stage, target_percent "
+        f"FROM ota_rollouts WHERE status IN ({_marks(len(LIVE))}) ORDER BY created_at",
+        *LIVE,
+    )
