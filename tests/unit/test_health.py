@@ -2,7 +2,7 @@ import asyncio
 import json
 
 from rs1.health import health_handler
-from rs1.http.messages import ApiRequest
+from rs1.messages import ApiRequest
 
 
 class BrokenKv:

@@ -4,8 +4,9 @@ GET /firmware/{model}/{version}.bin?device=&exp=&sig=   — streams from R2 FIRM
 GET /firmware/{model}/offer   (X-Device-Id, X-Device-Password: the hourly MQTT password)
 """
 
+from rs1.auth.caller import DeviceCaller
 from rs1.errors import Forbidden, NotFound, RangeNotSatisfiable, Unavailable
-from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
+from rs1.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.ota import firmware_store
 from rs1.ota import rollouts as ro
 from rs1.ota.ranges import Unsatisfiable, parse_range
@@ -54,11 +55,12 @@ async def download(request: ApiRequest, svc: Services, model: str, file: str) ->
     return ApiResponse(206 if span else 200, b"", headers, stream=blob)
 
 
-async def offer(request: ApiRequest, svc: Services, model: str, *, caller: str) -> ApiResponse:
+async def offer(
+    request: ApiRequest, svc: Services, model: str, *, caller: DeviceCaller
+) -> ApiResponse:
     """The device's current offer with a fresh signed URL (also how an expired URL is
-    refreshed), or 204 when nothing is pending for it. `caller`: the device the route's
-    `device` auth let through."""
-    device_id = caller
+    refreshed), or 204 when nothing is pending for it."""
+    device_id = caller.device_id
     rollout = await ro.offer_for(svc, device_id, model, int(svc.clock() * 1000))
     if rollout is None:
         return empty_response(204)

@@ -5,7 +5,7 @@ in one place. `code` is the machine-readable error clients see (`"topic_mismatch
 caller can catch a kind (`except TopicMismatch`) instead of matching strings.
 """
 
-from typing import Any
+from typing import Any, Self
 
 
 class DomainError(Exception):
@@ -18,11 +18,26 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
 
+    def prefixed(self, where: str) -> Self:
+        """The same error (kind, code, details), its message prefixed with what it is about
+        (`envelope 3: `)."""
+        located = type(self).__new__(type(self))  # no __init__: kinds take their own arguments
+        located.__dict__.update(self.__dict__)
+        located.message = where + self.message
+        located.args = (located.message,)
+        return located
+
 
 class InvalidInput(DomainError):
     """The caller sent something malformed (a bad topic, payload, parameter)."""
 
     code = "invalid_request"
+
+
+class BadParameter(InvalidInput):
+    """A query parameter, cursor or header the caller got wrong."""
+
+    code = "bad_request"
 
 
 class Unprocessable(DomainError):
@@ -61,12 +76,6 @@ class Conflict(DomainError):
     """The record's state forbids this now (already claimed, rollout finished, stale stage)."""
 
     code = "conflict"
-
-
-class PreconditionFailed(DomainError):
-    """The caller's version (If-Match) is not the current one."""
-
-    code = "precondition_failed"
 
 
 class PreconditionRequired(DomainError):

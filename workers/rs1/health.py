@@ -3,8 +3,8 @@
 from collections.abc import Awaitable, Callable
 
 from rs1 import __version__
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.logs import log_event
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.monitoring import store as monitoring_store
 from rs1.services import Services
 from rs1.timefmt import utc_now_iso

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rs1.live.ports import LiveTargets
+from rs1.ports import LiveTargets
 from rs1.settings import Settings
 from rs1.storage.blobs import Blobs, R2Blobs
 from rs1.storage.d1 import D1Database

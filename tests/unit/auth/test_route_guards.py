@@ -11,9 +11,9 @@ from helpers import Clock, enroll_one, fresh_db, unit_services
 from rs1.apps import device_api, ota, telemetry
 from rs1.devices import ownership_store
 from rs1.http.app import App
-from rs1.http.messages import ApiRequest
 from rs1.http.router import Route
 from rs1.identity.sessions import start_session
+from rs1.messages import ApiRequest
 from rs1.services import Services
 
 APPS = {"device-api": device_api.app, "ota": ota.app, "telemetry": telemetry.app}

@@ -3,8 +3,8 @@ import json
 
 from rs1.http.app import App, request_id_for
 from rs1.http.errors import ApiError
-from rs1.http.messages import ApiRequest, json_response
 from rs1.http.router import Router
+from rs1.messages import ApiRequest, json_response
 
 
 def make_app() -> App:

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from helpers import Clock
 from rs1.http.app import App
-from rs1.http.messages import ApiRequest, json_response
 from rs1.http.rate_limit import WINDOW_S, RateLimit, WindowCounters
 from rs1.http.router import Router
 from rs1.http.web import decorate, preflight
+from rs1.messages import ApiRequest, json_response
 from rs1.storage.database import StorageError
 from rs1.storage.memory import MemoryKv
 

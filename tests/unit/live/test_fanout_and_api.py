@@ -10,11 +10,11 @@ from rs1.apps import device_api
 from rs1.auth import guards
 from rs1.auth.caller import Caller
 from rs1.http.errors import ApiError
-from rs1.http.messages import ApiRequest, ApiResponse
 from rs1.identity.tokens import Claims
 from rs1.live.fanout import MAX_LOOKUPS, WatchMemo, fan_out, schedule_fan_out, watched_devices
 from rs1.live.protocol import PROTOCOL
 from rs1.live.room import marker_key
+from rs1.messages import ApiRequest, ApiResponse
 from rs1.storage.memory import MemoryKv
 from rs1.telemetry.ingest import RawRow
 

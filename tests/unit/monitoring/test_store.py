@@ -68,6 +68,19 @@ def test_an_alert_opens_once_and_resolves_once(db) -> None:
     assert alert["opened_at"] == "t7" and alert["resolved_at"] is None
 
 
+def test_a_raised_event_alert_refreshes_and_keeps_when_it_opened(db) -> None:
+    """An event (a rollout abort) reopens or refreshes its alert every time it is raised."""
+    run(store.raise_alert(db, finding(True, "first"), "t1"))
+    run(store.raise_alert(db, finding(True, "again"), "t2"))  # open: refreshed anyway
+    (alert,) = run(store.list_alerts(db, "open"))
+    assert (alert["message"], alert["opened_at"], alert["updated_at"]) == ("again", "t1", "t2")
+    assert alert["value"] is None
+    run(store.resolve_alert(db, "a", "fine", 0.0, "t3"))
+    run(store.raise_alert(db, finding(True, "third"), "t4"))
+    (alert,) = run(store.list_alerts(db, "open"))
+    assert (alert["message"], alert["opened_at"], alert["resolved_at"]) == ("third", "t1", None)
+
+
 def test_alerts_list_by_status_newest_first(db) -> None:
     for i, alert_id in enumerate(["x", "y", "z"]):
         run(store.open_alert(db, finding(True, alert_id=alert_id), f"t{i}"))

@@ -23,7 +23,7 @@ from rs1contract.topics import device_topic
 
 from helpers import NOW, Clock, enroll_one, fresh_db, unit_services
 from rs1.apps.telemetry import build_app
-from rs1.http.messages import ApiRequest
+from rs1.messages import ApiRequest
 from rs1.ota import rollout_store as status_store
 from rs1.ota import rollouts as ro
 from rs1.ota.device_status import DEVICE_REPORTED, RANK, accepts

@@ -8,7 +8,7 @@ from rs1contract.topics import device_topic
 from helpers import enroll_one, envelope
 from rs1.apps.telemetry import build_app
 from rs1.devices import store
-from rs1.http.messages import ApiRequest
+from rs1.messages import ApiRequest
 
 HEADERS = {"x-webhook-secret": "test-webhook-secret", "content-type": "application/json"}
 

@@ -7,9 +7,9 @@ from rs1.devices import store
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.emqx import emqx_api
 from rs1.errors import Conflict, InvalidInput, NotFound
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.device_id import is_device_id
 from rs1.logs import log_event
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 from rs1.timefmt import utc_now_iso
 

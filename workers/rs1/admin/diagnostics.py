@@ -10,10 +10,10 @@ from rs1contract.topics import device_topic
 from rs1.auth.caller import Caller
 from rs1.devices import store
 from rs1.emqx import Message, emqx_api
-from rs1.errors import InvalidInput, NotFound
+from rs1.errors import BadParameter, NotFound
 from rs1.http.cursors import int_param, split_page
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.device_id import is_device_id
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 from rs1.telemetry import store as telemetry_store
 from rs1.text import PlainText
@@ -26,7 +26,7 @@ async def list_devices(request: ApiRequest, svc: Services, *, caller: Caller) ->
     """GET /admin/devices?version=&online=&owner=&after= — filter and page the registry."""
     q = request.query
     if q.get("online") not in (None, "true", "false"):
-        raise InvalidInput("'online' must be true or false.", code="bad_request")
+        raise BadParameter("'online' must be true or false.")
     limit = int_param(q, "limit", PAGE, 1, MAX_PAGE)
     rows = await store.search(
         svc.db,

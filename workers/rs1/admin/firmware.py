@@ -16,7 +16,7 @@ from rs1contract.manifest import MAX_IMAGE_BYTES, Manifest, SignatureError, veri
 
 from rs1.auth.caller import Caller
 from rs1.errors import Conflict, Unprocessable
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.ota import firmware_store
 from rs1.ota.image_header import ImageHeaderError, check_image_header
 from rs1.services import Services

@@ -2,7 +2,7 @@
 
 from rs1.auth.caller import Caller
 from rs1.devices import store as devices
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.monitoring import store as monitoring
 from rs1.ota import rollout_store
 from rs1.services import Services

@@ -7,8 +7,8 @@ from rs1contract.manifest import MODEL_PATTERN
 
 from rs1.auth.caller import Caller
 from rs1.errors import Conflict, NotFound
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.device_id import is_device_id
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.ota import rollout_store, safety
 from rs1.ota import rollouts as ro
 from rs1.services import Services

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from rs1.api.sessions import session_view
 from rs1.auth.caller import Caller
 from rs1.errors import NotFound
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.sessions import close_session, start_session
 from rs1.identity.tokens import MAX_TTL_S
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 from rs1.text import PlainText
 

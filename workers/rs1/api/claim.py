@@ -5,10 +5,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from rs1.auth.caller import Caller
 from rs1.devices import ownership_store, store
 from rs1.errors import NotFound
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.claim import claim_matches
 from rs1.identity.device_id import is_device_id
 from rs1.identity.keys import derive_device_secret
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 
 

@@ -6,13 +6,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.auth.caller import Caller
 from rs1.devices import cache, ownership_store, store
-from rs1.errors import InvalidInput, NotFound
-from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
-from rs1.http.messages import ApiRequest, ApiResponse, empty_response, json_response
+from rs1.errors import BadParameter, NotFound
+from rs1.http.cursors import bad_cursor, decode_cursor, encode_cursor, int_param, split_page
+from rs1.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.ota import rollout_store
 from rs1.services import Services
 from rs1.text import PlainText
-from rs1.zones import sync
+from rs1.zones import store as zone_store
 
 PAGE = 50
 MAX_PAGE = 500
@@ -23,7 +23,7 @@ def _after(raw: str | None) -> str:
         return ""
     position = decode_cursor(raw)
     if not isinstance(position, dict) or not isinstance(position.get("after"), str):
-        raise InvalidInput("'cursor' is not a cursor this API returned.", code="bad_request")
+        raise bad_cursor()
     return position["after"]
 
 
@@ -31,7 +31,7 @@ async def list_devices(request: ApiRequest, svc: Services, *, caller: Caller) ->
     claims = caller.claims
     online = request.query.get("online")
     if online not in (None, "true", "false"):
-        raise InvalidInput("'online' must be true or false.", code="bad_request")
+        raise BadParameter("'online' must be true or false.")
     limit = int_param(request.query, "limit", PAGE, 1, MAX_PAGE)
     rows = await ownership_store.list_for_user(
         svc.db,
@@ -66,7 +66,7 @@ async def _device_view(svc: Services, device_id: str) -> dict[str, Any]:
     if row is None:  # the route's check found it; devices are never deleted, only revoked
         raise NotFound(f"No device {device_id}.")
     device = store.public_device(row)
-    desired = await sync.latest(svc.db, device_id)
+    desired = await zone_store.latest(svc.db, device_id)
     pending = (
         desired["version"] if desired and desired["version"] > device["config_version"] else None
     )
@@ -87,7 +87,7 @@ async def share_device(
     request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: ShareBody
 ) -> ApiResponse:
     if body.user_id == caller.sub:
-        raise InvalidInput("You already own this device.", code="bad_request")
+        raise BadParameter("You already own this device.")
     await ownership_store.share(svc.db, device_id, body.user_id)
     return json_response({"device_id": device_id, "user_id": body.user_id, "role": "viewer"})
 

@@ -12,9 +12,9 @@ more than any other route).
 from rs1.auth.caller import Caller
 from rs1.errors import Unavailable
 from rs1.http.errors import ApiError
-from rs1.http.messages import ApiRequest, ApiResponse
-from rs1.live.ports import Watcher
 from rs1.live.protocol import PROTOCOL, is_websocket_upgrade, parse_offer
+from rs1.messages import ApiRequest, ApiResponse
+from rs1.ports import Watcher
 from rs1.services import Services
 
 

@@ -2,10 +2,10 @@
 
 from rs1.auth.caller import Caller
 from rs1.errors import Conflict
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.access import ACCESS_JTI_PREFIX
 from rs1.identity.sessions import close_session
 from rs1.identity.tokens import Claims
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 
 

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 from rs1.auth.caller import Caller
-from rs1.errors import InvalidInput
-from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.errors import BadParameter
+from rs1.http.cursors import bad_cursor, decode_cursor, encode_cursor, int_param, split_page
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 from rs1.telemetry import store
 from rs1.telemetry.ingest import HOUR_MS
@@ -31,7 +31,7 @@ def _after(raw: str) -> Position:
         and len(position[1]) <= 64
     )
     if not valid:
-        raise InvalidInput("'cursor' is not a cursor this API returned.", code="bad_request")
+        raise bad_cursor()
     return position[0], position[1]
 
 
@@ -70,7 +70,7 @@ async def device_telemetry(
     limit = int_param(q, "limit", 100, 1, MAX_LIMIT)
     resolution = q.get("resolution", "raw")
     if resolution not in ("raw", "hour"):
-        raise InvalidInput("'resolution' must be 'raw' or 'hour'.", code="bad_request")
+        raise BadParameter("'resolution' must be 'raw' or 'hour'.")
     after = _after(q["cursor"]) if q.get("cursor") else (-1, "")
     fetch = _raw if resolution == "raw" else _hourly
     # One row past the page tells whether another page exists (no empty last page).

@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from rs1.auth.caller import Caller
 from rs1.devices import cache, store
 from rs1.errors import (
+    BadParameter,
     Conflict,
-    InvalidInput,
     NotFound,
     PreconditionRequired,
 )
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 from rs1.zones import store as zone_store
 from rs1.zones import sync
@@ -70,7 +70,7 @@ def _if_match(request: ApiRequest) -> int:
         raise PreconditionRequired("Send If-Match: <current version>.")
     # ASCII digits only ("²".isdigit() is true too), and small enough for D1 to bind.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 15):
-        raise InvalidInput("If-Match must be a version number.", code="bad_request")
+        raise BadParameter("If-Match must be a version number.")
     return int(raw)
 
 

@@ -2,8 +2,8 @@
 
 from rs1.auth.bearer import authenticate
 from rs1.errors import Forbidden
-from rs1.http.messages import ApiRequest
 from rs1.identity.tokens import Claims
+from rs1.messages import ApiRequest
 from rs1.security_log import ADMIN_API_ACCESS, record_security_event
 from rs1.services import Services
 

@@ -3,30 +3,26 @@ with Cloudflare Access configured and no bearer token, Access's `Cf-Access-Jwt-A
 
 from rs1.auth import access
 from rs1.errors import BearerRequired, Forbidden
-from rs1.http.messages import ApiRequest
 from rs1.http.web import ALLOWED_ORIGINS
 from rs1.identity.sessions import is_live
 from rs1.identity.tokens import Claims, InvalidToken, verify_token
+from rs1.messages import ApiRequest
 from rs1.services import Services
-
-
-def unauthorized(message: str) -> BearerRequired:
-    return BearerRequired(message)
 
 
 def bearer_token(request: ApiRequest) -> str:
     scheme, _, token = request.header("authorization").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise unauthorized("A bearer token is required.")
+        raise BearerRequired("A bearer token is required.")
     return token.strip()
 
 
-async def authenticate(request: ApiRequest, svc: Services, token: str | None = None) -> Claims:
+async def authenticate(request: ApiRequest, svc: Services) -> Claims:
     """The caller's claims; 401 for a bad, expired, logged-out or revoked token."""
     assertion = request.header(access.HEADER)
-    if token is None and assertion and not request.header("authorization"):
+    if assertion and not request.header("authorization"):
         if not access.access_enabled(svc):
-            raise unauthorized("Cloudflare Access is not configured; use a bearer token.")
+            raise BearerRequired("Cloudflare Access is not configured; use a bearer token.")
         origin = request.header("origin")
         if origin and origin not in ALLOWED_ORIGINS:
             # Access authenticates by cookie: a request another site's page makes (a form
@@ -36,11 +32,11 @@ async def authenticate(request: ApiRequest, svc: Services, token: str | None = N
         try:
             return await access.access_claims(svc, assertion)
         except InvalidToken as exc:
-            raise unauthorized(f"Invalid Access token: {exc}.") from None
+            raise BearerRequired(f"Invalid Access token: {exc}.") from None
     try:
-        claims = verify_token(svc.settings.jwt_secret, token or bearer_token(request), svc.clock())
+        claims = verify_token(svc.settings.jwt_secret, bearer_token(request), svc.clock())
     except InvalidToken as exc:
-        raise unauthorized(f"Invalid token: {exc}.") from None
+        raise BearerRequired(f"Invalid token: {exc}.") from None
     if not await is_live(svc.kv["SESSIONS"], claims):
-        raise unauthorized("The session has ended (logged out, revoked or expired).")
+        raise BearerRequired("The session has ended (logged out, revoked or expired).")
     return claims

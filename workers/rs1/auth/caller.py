@@ -16,3 +16,10 @@ class Caller:
     @property
     def sub(self) -> str:
         return self.claims.sub
+
+
+@dataclass(frozen=True)
+class DeviceCaller:
+    """A device that presented its own credentials (the `device` auth kind)."""
+
+    device_id: str

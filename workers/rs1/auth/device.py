@@ -2,7 +2,7 @@
 
 from rs1.devices.credentials import password_ok
 from rs1.errors import Unauthenticated
-from rs1.http.messages import ApiRequest
+from rs1.messages import ApiRequest
 from rs1.services import Services
 
 

@@ -13,31 +13,22 @@
             against the firmware record it loads (declared here so nothing is implicit)
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Literal
 
 from rs1.auth.admin import require_admin
 from rs1.auth.bearer import authenticate
-from rs1.auth.caller import Caller
+from rs1.auth.caller import Caller, DeviceCaller
 from rs1.auth.device import device_credentials
 from rs1.auth.webhook import require_webhook_secret
 from rs1.devices import ownership_store
 from rs1.errors import Forbidden, NotFound
-from rs1.http.messages import ApiRequest
+from rs1.http.app import Guard, anyone
 from rs1.live.protocol import parse_offer
+from rs1.messages import ApiRequest
 from rs1.services import Services
 
-AuthKind = Literal[
-    "none", "user", "viewer", "owner", "watcher", "admin", "webhook", "device", "signed"
-]
-# What the handler receives as `caller` (None: the kind passes nothing on).
-Guard = Callable[[ApiRequest, Services, Mapping[str, str]], Awaitable[object | None]]
 OWNERS = ("owner", "admin")
-
-
-async def _nothing(request: ApiRequest, svc: Services, params: Mapping[str, str]) -> None:
-    return None
 
 
 async def _user(request: ApiRequest, svc: Services, params: Mapping[str, str]) -> Caller:
@@ -81,13 +72,13 @@ async def _webhook(request: ApiRequest, svc: Services, params: Mapping[str, str]
     await require_webhook_secret(request, svc)
 
 
-async def _device(request: ApiRequest, svc: Services, params: Mapping[str, str]) -> str:
-    return await device_credentials(request, svc)
+async def _device(request: ApiRequest, svc: Services, params: Mapping[str, str]) -> DeviceCaller:
+    return DeviceCaller(await device_credentials(request, svc))
 
 
+# Every kind but "none", which the app itself provides.
 GUARDS: dict[str, Guard] = {
-    "none": _nothing,
-    "signed": _nothing,
+    "signed": anyone,
     "user": _user,
     "viewer": _viewer,
     "owner": _owner,

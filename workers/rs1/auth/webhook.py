@@ -3,7 +3,7 @@
 import hmac
 
 from rs1.errors import Unauthenticated
-from rs1.http.messages import ApiRequest
+from rs1.messages import ApiRequest
 from rs1.security_log import WEBHOOK_SECRET_INVALID, record_security_event
 from rs1.services import Services
 

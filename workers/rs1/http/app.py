@@ -9,9 +9,9 @@ from typing import Any
 from rs1.errors import DomainError
 from rs1.http.error_map import to_api_error
 from rs1.http.errors import ApiError, error_body
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.http.router import Body, Route, Router
 from rs1.logs import log_event
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.monitoring.api_stats import ApiStats
 from rs1.services import Services
 from rs1.storage.database import StorageError
@@ -39,7 +39,8 @@ After = Callable[[ApiRequest, ApiResponse], None]
 Guard = Callable[[ApiRequest, Services, Mapping[str, str]], Awaitable[object | None]]
 
 
-async def _anyone(request: ApiRequest, services: Services, params: Mapping[str, str]) -> None:
+async def anyone(request: ApiRequest, services: Services, params: Mapping[str, str]) -> None:
+    """Auth kind "none": every app has it."""
     return None
 
 
@@ -57,7 +58,7 @@ class App:
     ) -> None:
         self.worker = worker
         self.router = router
-        self.guards: dict[str, Guard] = {"none": _anyone, **(guards or {})}
+        self.guards: dict[str, Guard] = {"none": anyone, **(guards or {})}
         unguarded = {r.auth for r in router.routes} - self.guards.keys()
         if unguarded:  # a declared check nobody enforces must not start at all
             raise ValueError(f"{worker}: no guard for auth kinds {sorted(unguarded)}")

@@ -6,7 +6,7 @@ import binascii
 import json
 from typing import Any, TypeVar
 
-from rs1.http.errors import bad_request
+from rs1.errors import BadParameter
 
 T = TypeVar("T")
 
@@ -15,12 +15,16 @@ def encode_cursor(position: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
 
 
+def bad_cursor() -> BadParameter:
+    return BadParameter("'cursor' is not a cursor this API returned.")
+
+
 def decode_cursor(raw: str) -> Any:
     """The position a cursor holds; a clear 400 for anything this API did not hand out."""
     try:
         return json.loads(base64.urlsafe_b64decode(raw.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad_request("'cursor' is not a cursor this API returned.") from None
+        raise bad_cursor() from None
 
 
 def int_param(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -30,9 +34,9 @@ def int_param(query: dict[str, str], name: str, default: int, low: int, high: in
     try:
         value = int(raw)
     except ValueError:
-        raise bad_request(f"'{name}' must be an integer.") from None
+        raise BadParameter(f"'{name}' must be an integer.") from None
     if not low <= value <= high:
-        raise bad_request(f"'{name}' must be between {low} and {high}.")
+        raise BadParameter(f"'{name}' must be between {low} and {high}.")
     return value
 
 

@@ -11,7 +11,6 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
-    errors.PreconditionFailed: 412,
     errors.Unprocessable: 422,
     errors.PreconditionRequired: 428,
     errors.RangeNotSatisfiable: 416,

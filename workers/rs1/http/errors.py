@@ -35,11 +35,3 @@ def error_body(code: str, message: str, request_id: str, details: Any = None) ->
     if details is not None:
         body["details"] = details
     return body
-
-
-def bad_request(message: str, details: Any = None) -> ApiError:
-    return ApiError(400, "bad_request", message, details=details)
-
-
-def not_found(message: str = "Not found.") -> ApiError:
-    return ApiError(404, "not_found", message)

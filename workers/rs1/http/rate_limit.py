@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 
 from rs1.http.errors import ApiError
-from rs1.http.messages import ApiRequest
 from rs1.logs import log_event
+from rs1.messages import ApiRequest
 from rs1.security_log import RATE_LIMIT_EXCEEDED, record_security_event
 from rs1.services import Services
 from rs1.storage.database import StorageError

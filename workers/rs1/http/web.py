@@ -1,7 +1,7 @@
 """Browser-facing response policy for the device API: security headers and CORS for the zone
 editor at https://app.optic.works (spec), with preflight answered before routing."""
 
-from rs1.http.messages import ApiRequest, ApiResponse, empty_response
+from rs1.messages import ApiRequest, ApiResponse, empty_response
 
 ALLOWED_ORIGINS = frozenset({"https://app.optic.works"})
 SECURITY_HEADERS = {

@@ -14,8 +14,8 @@ from typing import Protocol
 from rs1.devices import ownership_store
 from rs1.identity.access import ACCESS_JTI_PREFIX
 from rs1.identity.sessions import is_live
-from rs1.live.ports import Watcher
 from rs1.logs import log_event
+from rs1.ports import Watcher
 from rs1.services import Services
 from rs1.storage.database import StorageError
 

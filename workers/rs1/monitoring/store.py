@@ -110,6 +110,19 @@ async def open_alert(db: Database, finding: Finding, at: str) -> bool:
     return result.changes > 0
 
 
+async def raise_alert(db: Database, finding: Finding, at: str) -> None:
+    """Open the alert, or refresh an existing one's message whatever its state (an event, such
+    as a rollout abort, not a measurement: no value to keep, nothing to wait for)."""
+    await db.run(
+        "INSERT INTO alerts (alert_id, kind, subject, status, message, value, threshold, "
+        "opened_at, updated_at) VALUES (?, ?, ?, 'open', ?, NULL, ?, ?, ?) "
+        "ON CONFLICT (alert_id) DO UPDATE SET status = 'open', message = excluded.message, "
+        "updated_at = excluded.updated_at, resolved_at = NULL",
+        finding.alert_id, finding.kind, finding.subject, finding.message,
+        finding.threshold, at, at,
+    )  # fmt: skip
+
+
 async def list_alerts(db: Database, status: str | None, limit: int = 200) -> list[Row]:
     """Alerts in `status` (every status when None), most recently updated first."""
     where, params = ("", ()) if status is None else ("WHERE status = ?", (status,))

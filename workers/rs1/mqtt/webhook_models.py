@@ -34,7 +34,7 @@ class AclRequest(_Lenient):
 
 
 class PublishEnvelope(_Lenient):
-    """What the EMQX rule selecting all of `opticworks/+/...` sends for message.publish."""
+    """Rule output of `SELECT * FROM "opticworks/+/..."` for message.publish."""
 
     id: str = ""
     clientid: str

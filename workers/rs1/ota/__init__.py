@@ -1,1 +1,2 @@
-"""OTA: firmware artifacts, staged rollouts with statistical auto-abort, signed downloads."""
+"""OTA: firmware artifacts, staged rollouts with statistical auto-abort, signed download URLs
+(the download route itself is rs1.downloads)."""

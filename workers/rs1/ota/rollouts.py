@@ -433,7 +433,7 @@ async def _raise_alert(db: Database, rollout: Rollout, reason: str, now_ms: int)
     finding = Finding(
         alert_id, "rollout_aborted", rollout.rollout_id, True, message, None, rollout.threshold
     )
-    await monitoring_store.open_alert(db, finding, iso_ms(now_ms))
+    await monitoring_store.raise_alert(db, finding, iso_ms(now_ms))
 
 
 async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> str | None:

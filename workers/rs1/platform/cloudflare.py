@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from workers import Response, fetch
 
 from rs1.http.app import App, request_id_for
-from rs1.http.messages import ApiRequest, ApiResponse, RuntimeResponse
+from rs1.messages import ApiRequest, ApiResponse, RuntimeResponse
 from rs1.platform.live_objects import DurableLiveTargets
 from rs1.services import HttpResult, Services, services_from_env
 

@@ -12,9 +12,7 @@ from js import WebSocketPair
 from workers import Response
 
 from rs1.http.errors import ApiError
-from rs1.http.messages import ApiResponse, RuntimeResponse
 from rs1.live.frames import valid_frames
-from rs1.live.ports import Watcher
 from rs1.live.protocol import (
     CONNECT_URL,
     DEVICE_HEADER,
@@ -26,6 +24,8 @@ from rs1.live.protocol import (
 from rs1.live.room import Room
 from rs1.live.watchers import sweep
 from rs1.logs import log_event
+from rs1.messages import ApiResponse, RuntimeResponse
+from rs1.ports import Watcher
 from rs1.services import services_from_env
 
 _OPEN = 1  # WebSocket.OPEN
@@ -38,7 +38,7 @@ def _close_code(code: int) -> int:
 
 
 class DurableLiveTargets:
-    """rs1.live.ports.LiveTargets over the LIVE_TARGETS namespace: one object per device."""
+    """rs1.ports.LiveTargets over the LIVE_TARGETS namespace: one object per device."""
 
     def __init__(self, namespace: Any) -> None:
         self._namespace = namespace

@@ -1,6 +1,6 @@
 """SQL for telemetry: raw rows, dirty-hour markers, hourly rollups and archive records.
 
-The only module with SQL for telemetry_raw, telemetry_dirty, telemetry_hourly and
+The only module that writes telemetry_raw, telemetry_dirty, telemetry_hourly and
 telemetry_archives. Exactly-once lives in the statements themselves: a raw row is keyed by
 (device_id, message_id) and a redelivery keeps the earliest (received_at, payload), so any
 delivery order converges on the same rows; a marker is cleared only at the generation the

@@ -4,7 +4,7 @@ Replies follow EMQX 5: 200 application/json {"result": "allow"|"deny"} (+ "is_su
 authn). A malformed body is a 400, which EMQX treats as "ignore" (refused: last authenticator).
 """
 
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.mqtt.access import authenticate, authorize_request
 from rs1.mqtt.webhook_models import AclRequest, AuthRequest
 from rs1.services import Services

@@ -3,7 +3,7 @@
 from rs1contract.payloads import ConfigStatus
 
 from rs1.devices import cache
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.mqtt.webhook_models import PublishEnvelope
 from rs1.services import Services
 from rs1.webhooks.envelope import checked_device, parse_payload

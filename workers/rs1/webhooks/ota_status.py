@@ -10,7 +10,7 @@ success claim too, never a failure. Failures trigger an immediate safety evaluat
 from rs1contract.ota import OtaError, StatusReport
 
 from rs1.devices import store
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.mqtt.webhook_models import PublishEnvelope
 from rs1.ota import rollout_store
 from rs1.ota import rollouts as ro

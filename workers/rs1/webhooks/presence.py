@@ -9,8 +9,8 @@ from rs1contract.payloads import StatePayload
 from rs1.devices import cache, store
 from rs1.devices.presence import Kind, PresenceEvent
 from rs1.errors import InvalidInput
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.identity.device_id import is_device_id
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
 from rs1.ota.rollouts import trigger_if_pending
 from rs1.services import Services

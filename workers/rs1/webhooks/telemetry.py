@@ -10,9 +10,9 @@ from typing import Any
 
 from rs1.devices import store
 from rs1.errors import DomainError, Forbidden, InvalidInput, TopicMismatch
-from rs1.http.messages import ApiRequest, ApiResponse, json_response
 from rs1.live.fanout import schedule_fan_out
 from rs1.logs import log_event
+from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.security_log import ACL_VIOLATION, record_security_event
 from rs1.services import Services
 from rs1.telemetry import store as telemetry_store
@@ -71,13 +71,6 @@ async def _rows(
     return rows, rejected
 
 
-def _located(err: DomainError, where: str) -> DomainError:
-    """The same kind of error, its message prefixed with the envelope it is about."""
-    if not where:
-        return err
-    return type(err)(where + err.message, code=err.code, details=err.details)
-
-
 async def telemetry(request: ApiRequest, svc: Services) -> ApiResponse:
     data = request.json()
     batched = isinstance(data, list)
@@ -88,7 +81,7 @@ async def telemetry(request: ApiRequest, svc: Services) -> ApiResponse:
     if rejected and (not batched or not rows):
         index, err = rejected[0]
         where = f"envelope {index}: " if batched else ""
-        raise _located(err, where)
+        raise err.prefixed(where)
     await telemetry_store.store_rows(svc.db, rows)
     schedule_fan_out(svc, rows)  # stored: live watchers may see the targets (deferred)
     listed = [{"index": i, "error": e.code, "message": e.message} for i, e in rejected]

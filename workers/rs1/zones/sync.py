@@ -16,7 +16,6 @@ from rs1.services import Services
 from rs1.storage.database import Database
 from rs1.timefmt import utc_now_iso
 from rs1.zones import store
-from rs1.zones.store import latest as latest  # re-exported: rs1.api.devices reads it here
 
 KEEP_VERSIONS = 10  # spec: zone configs keep 10 versions
 

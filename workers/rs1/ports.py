@@ -1,13 +1,14 @@
-"""The port to the devices' live-targets Durable Objects (implemented in rs1.platform), and
-the watcher each socket carries."""
+"""The port to the devices' live-targets Durable Objects (implemented in rs1.platform; the
+domain side is rs1.live), and the watcher each socket carries. Here, not in rs1.live, because
+the services seam offers it and rs1.live itself uses the services."""
 
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from rs1.http.messages import ApiResponse
 from rs1.identity.tokens import Claims
+from rs1.messages import ApiResponse
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from rs1.http.errors import ApiError
+from rs1.errors import InvalidInput
 
 JSON_TYPE = "application/json"
 
@@ -36,13 +36,12 @@ class ApiRequest:
     def json(self) -> Any:
         """The body parsed as JSON; a clear 400 when it is not."""
         if not self.body:
-            raise ApiError(400, "invalid_json", "The request body is empty; JSON was expected.")
+            raise InvalidInput("The request body is empty; JSON was expected.", code="invalid_json")
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(
-                400, "invalid_json", f"The request body is not valid JSON: {exc}"
-            ) from None
+            message = f"The request body is not valid JSON: {exc}"
+            raise InvalidInput(message, code="invalid_json") from None
 
 
 @dataclass
