@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)/workers:$(CURDIR)/scripts:$(CURDIR)/emqx:$(CURDIR
 export WRANGLER_SEND_METRICS := false
 PY := .venv/bin/python
 
-.PHONY: setup dev demo test test-unit test-integration bench lint typecheck format migrate deploy-check clean
+.PHONY: setup dev demo test test-unit test-integration bench bench-workerd lint typecheck format migrate deploy-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +28,11 @@ test-integration: setup
 
 bench: setup ## throughput/latency benchmarks on the local runtime, printed as ratios
 	@$(PY) -m rs1tools.bench
+
+bench-workerd: setup ## our Workers on real workerd beside a JS anchor, as ratios (needs WORKERD_KIT; not in make test)
+	@command -v wrk >/dev/null || (echo "[bench-workerd] installing wrk (Debian)"; \
+	  apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk >/dev/null 2>&1) || true
+	@$(PY) -m rs1tools.bench_workerd
 
 lint: setup ## ruff, then the type checker (typecheck)
 	@echo "[lint] ruff check + ruff format --check"

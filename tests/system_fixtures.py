@@ -12,6 +12,7 @@ the end.
 """
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import access_idp
 import httpx
 import pytest
 
-from helpers import FIRMWARE_KEYS, FirmwareKeys, random_mac
+from helpers import FIRMWARE_KEYS, FirmwareKeys, envelope, random_mac
 from rs1tools.devvars import secret
 from rs1tools.sessions import api_token, bearer, bootstrap_token
 from rs1tools.system import LocalSystem
@@ -109,6 +110,9 @@ def system(
             "ACCESS_ISSUER": access_idp.ISSUER,
             # Live watchers' access re-checked every second (production: 60 s).
             "LIVE_RECHECK_S": "1",
+            # Isolates trust a device found active for 3 s (production: 20 s), so tests of
+            # revocation see the second kick soon.
+            "AUTH_CACHE_TTL_S": "3",
         },
     )
     local.start()
@@ -198,3 +202,26 @@ def enroll_once(admin: httpx.Client) -> str:
     response = admin.post("/admin/devices", json={"mac_address": random_mac()})
     assert response.status_code == 201, response.text
     return response.json()["device_id"]
+
+
+@pytest.fixture(scope="session")
+def drained(webhook: httpx.Client, admin: httpx.Client):
+    """Wait until telemetry queued so far is stored: the webhook only queues rows, and the
+    ingest consumer stores them a batch at a time. A barrier row is queued for a fresh device
+    and awaited; the local queue (Miniflare's) delivers in order, one batch at a time, so
+    everything queued before it is stored by then."""
+
+    def _drained(timeout: float = 30.0) -> None:
+        enrolled = admin.post("/admin/devices", json={"mac_address": random_mac()})
+        barrier = enrolled.json()["device_id"]
+        sent = webhook.post("/webhook/telemetry", json=envelope(barrier, "barrier"))
+        assert sent.status_code == 200, sent.text
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            read = admin.get(f"/api/devices/{barrier}/telemetry", params={"from": 0})
+            if read.json()["items"]:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"the ingest queue did not drain in {timeout} s")
+
+    return _drained

@@ -3,7 +3,8 @@
 from workers import WorkerEntrypoint
 
 from rs1.apps.telemetry import app, run_cron
-from rs1.platform.cloudflare import make_services, serve
+from rs1.platform.cloudflare import make_services, serve, serve_queue
+from rs1.telemetry.consumer import consume
 
 
 class Default(WorkerEntrypoint):
@@ -12,3 +13,6 @@ class Default(WorkerEntrypoint):
 
     async def scheduled(self, controller, env, ctx):
         await run_cron(controller.cron, controller.scheduledTime, make_services(self.env, ctx))
+
+    async def queue(self, batch, env, ctx):
+        await serve_queue(consume, batch, self.env, self.ctx)

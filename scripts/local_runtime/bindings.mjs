@@ -1,5 +1,6 @@
 // Binding objects handed to the Python Workers. Class names match workerd's (D1Database,
-// KvNamespace, R2Bucket, ...) because the Python SDK recognises bindings by constructor name.
+// KvNamespace, R2Bucket, WorkerQueue, ...) because the Python SDK recognises bindings by
+// constructor name. Queue producers live in queues.mjs.
 // Every call is one asynchronous HTTP request to the bridge Worker inside Miniflare, over a
 // keep-alive undici pool straight to workerd's socket (Miniflare's dispatchFetch costs ~1.5 ms
 // of Node CPU per call; the pool a fraction of that).
@@ -7,6 +8,7 @@ import { Readable } from "node:stream";
 import { Pool } from "undici";
 import { decode, encode } from "./wire.mjs";
 import { checkKvPut, checkStatement, countD1Query } from "./limits.mjs";
+import { WorkerQueue } from "./queues.mjs";
 
 class Bridge {
   constructor(url) {
@@ -280,7 +282,7 @@ export class R2Bucket {
 }
 
 export function makeBinding(bridge, kind, binding) {
-  const cls = { d1: D1Database, kv: KvNamespace, r2: R2Bucket }[kind];
+  const cls = { d1: D1Database, kv: KvNamespace, r2: R2Bucket, queue: WorkerQueue }[kind];
   return new cls(bridge, binding);
 }
 

@@ -1,8 +1,11 @@
-// Runs INSIDE Miniflare's workerd: serves Miniflare's real D1/KV/R2 bindings to the Node host
-// over asynchronous fetches (one round trip per query or batch), instead of the synchronous
-// cross-process proxy calls of getPlatformProxy that block Node's event loop.
+// Runs INSIDE Miniflare's workerd: serves Miniflare's real D1/KV/R2 bindings and queue
+// producers to the Node host over asynchronous fetches (one round trip per query or batch),
+// instead of the synchronous cross-process proxy calls of getPlatformProxy that block Node's
+// event loop. It is also the consumer of the Python Workers' queues: Miniflare's broker hands it
+// each batch, which it passes to the Node host (service binding HOST_SERVICE) and settles with
+// the host's per-message decisions (queues.mjs).
 
-import { decode, encode } from "./wire.mjs";
+import { decode, encode, fromWire, HOST_SERVICE, toWire } from "./wire.mjs";
 
 const json = (body, status = 200) =>
   new Response(JSON.stringify(encode(body)), {
@@ -87,7 +90,57 @@ async function r2(bucket, req) {
   }
 }
 
+// A producer call, checked and sized by the host already (queues.mjs WorkerQueue); the real
+// binding serializes the body again, to the same bytes, and Miniflare's broker enqueues it.
+async function queueProducer(queue, req) {
+  const { op, body, contentType, delaySeconds, messages } = decode(await req.json());
+  let result;
+  if (op === "send") {
+    result = await queue.send(fromWire(body), { contentType, delaySeconds });
+  } else if (op === "sendBatch") {
+    const batch = messages.map((m) => ({ ...m, body: fromWire(m.body) }));
+    result = await queue.sendBatch(batch, { delaySeconds });
+  } else if (op === "metrics") {
+    result = await queue.metrics();
+  } else {
+    return json({ error: `unknown queue op ${op}` }, 400);
+  }
+  return json({ result: toWire(result) });
+}
+
 export default {
+  // Every batch goes to the host, which runs the consuming Worker's handler and answers one
+  // decision per message. Only per-message ack()/retry() are used here: Miniflare's broker
+  // ignores explicit acks after retryAll() or a throwing handler, Cloudflare honours them.
+  async queue(batch, env) {
+    const { backlogCount, backlogBytes, oldestMessageTimestamp } = batch.metadata?.metrics || {};
+    const payload = {
+      queue: batch.queue,
+      metadata: { metrics: { backlogCount, backlogBytes, oldestMessageTimestamp: oldestMessageTimestamp?.getTime() } },
+      messages: batch.messages.map((m) => ({
+        id: m.id,
+        timestamp: m.timestamp.getTime(),
+        attempts: m.attempts,
+        // A "bytes" message reaches a consumer on Cloudflare as a Uint8Array (queue.c++
+        // deserialize), through Miniflare's broker as an ArrayBuffer.
+        body: m.body instanceof ArrayBuffer ? new Uint8Array(m.body) : m.body,
+      })),
+    };
+    const res = await env[HOST_SERVICE].fetch("http://rs1-local-host/queue", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(toWire(payload)),
+    });
+    if (!res.ok) throw new Error(`the local host refused the batch: ${res.status} ${await res.text()}`);
+    const { decisions } = await res.json();
+    const byId = new Map(batch.messages.map((m) => [m.id, m]));
+    for (const { id, retry, delaySeconds } of decisions) {
+      const message = byId.get(id);
+      if (!retry) message.ack();
+      else message.retry(delaySeconds === undefined || delaySeconds === null ? undefined : { delaySeconds });
+    }
+  },
+
   async fetch(req, env) {
     const [, kind, binding] = new URL(req.url).pathname.split("/");
     const target = env[binding];
@@ -96,6 +149,7 @@ export default {
       if (kind === "d1") return await d1(target, req);
       if (kind === "kv") return await kv(target, req);
       if (kind === "r2") return await r2(target, req);
+      if (kind === "queue") return await queueProducer(target, req);
       return json({ error: `unknown kind ${kind}` }, 404);
     } catch (err) {
       return json({ error: String(err && err.message ? err.message : err) }, 500);

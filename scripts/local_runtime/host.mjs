@@ -6,7 +6,9 @@
 // own ports over one persisted state directory, like production's shared D1. Each Worker runs
 // in RS1_ISOLATES Pyodide instances (default 2) taking requests round-robin: as in
 // production, requests to one Worker do not share module state. Durable Objects and
-// WebSockets are emulated in process (durable_objects.mjs, websockets.mjs).
+// WebSockets are emulated in process (durable_objects.mjs, websockets.mjs). Queues are
+// Miniflare's: the bridge Worker produces to them and consumes them for the Python Workers,
+// whose queue handlers run here (queues.mjs).
 //
 // Usage: node scripts/local_runtime/host.mjs   (env: RS1_HOST, RS1_STATE_DIR, RS1_ISOLATES,
 //        RS1_DEVICE_API_PORT=8787, RS1_OTA_PORT=8788, RS1_TELEMETRY_PORT=8789)
@@ -20,7 +22,12 @@ import { Bridge, makeBinding } from "./bindings.mjs";
 import { DurableObjects } from "./durable_objects.mjs";
 import { endToEnd, errorResponse, refuseUnparsed } from "./edge.mjs";
 import { LIMITS, runInvocation } from "./limits.mjs";
+import { QueueService } from "./queues.mjs";
 import { answerUpgrade, workerGlobals } from "./websockets.mjs";
+
+// workerd runs in UTC: Dates, and the Python SDK's datetimes made from them (a queue message's
+// timestamp), read the same here whatever the machine's zone.
+process.env.TZ = "UTC";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -50,6 +57,8 @@ function describeWorker({ config, port }) {
     kv: workerOptions.kvNamespaces || {},
     r2: workerOptions.r2Buckets || {},
     durableObjects: workerOptions.durableObjects || {}, // name -> {className, scriptName?}
+    queueProducers: workerOptions.queueProducers || {}, // binding -> {queueName}
+    queueConsumers: workerOptions.queueConsumers || {}, // queue -> {maxBatchSize, ...}
   };
 }
 
@@ -65,7 +74,7 @@ function mergeBindings(workers) {
   return merged;
 }
 
-async function startMiniflare(workers) {
+async function startMiniflare(workers, queues) {
   // Miniflare 5 takes its own option shape; wrangler builds v4-shaped options and converts.
   const options = convertV4MiniflareOptions({
     workers: [
@@ -78,6 +87,7 @@ async function startMiniflare(workers) {
         modulesRoot: here,
         compatibilityDate: "2026-08-20",
         ...mergeBindings(workers),
+        ...queues.bridgeOptions(workers),
       },
     ],
     resourcePersistencePath: path.join(stateDir, "v3"),
@@ -119,6 +129,7 @@ function makeEnv(worker, bridge, objects, dispatcher) {
   for (const name of Object.keys(worker.d1)) env[name] = makeBinding(bridge, "d1", name);
   for (const name of Object.keys(worker.kv)) env[name] = makeBinding(bridge, "kv", name);
   for (const name of Object.keys(worker.r2)) env[name] = makeBinding(bridge, "r2", name);
+  for (const name of Object.keys(worker.queueProducers)) env[name] = makeBinding(bridge, "queue", name);
   for (const [name, { className, scriptName }] of Object.entries(worker.durableObjects)) {
     env[name] = objects.namespace(scriptName || worker.name, className);
     // A class this Worker defines runs with this Worker's env (script_name bindings reuse it).
@@ -216,6 +227,22 @@ function roundRobin(isolates) {
   return () => isolates[next++ % isolates.length];
 }
 
+// A queue batch, as workerd runs one: an invocation of its own, reported back (by the Python
+// dispatcher) only once its waitUntil work has settled (queue_consumer_no_wait_for_wait_until
+// is off); it rejects when the handler or that work failed.
+function queueConsumer(worker, isolates, env) {
+  const pick = roundRobin(isolates);
+  return (batch) =>
+    runInvocation(async () => {
+      const ctx = makeCtx();
+      try {
+        await pick().queue(worker.module, batch, env, ctx);
+      } finally {
+        await settle(ctx);
+      }
+    });
+}
+
 function serve(worker, isolates, env) {
   const pick = roundRobin(isolates);
   const server = http.createServer(async (req, res) => {
@@ -273,7 +300,8 @@ function serve(worker, isolates, env) {
 async function main() {
   const started = Date.now();
   const workers = WORKERS.map(describeWorker);
-  const mfReady = startMiniflare(workers);
+  const queues = new QueueService(log);
+  const mfReady = startMiniflare(workers, queues);
   // Each Worker's isolates: its own Pyodide instances, importing only its own module.
   const isolates = [];
   for (const w of workers) {
@@ -289,6 +317,15 @@ async function main() {
   const bridge = new Bridge(await mf.ready);
   const objects = new DurableObjects(log);
   const envs = workers.map((w, i) => makeEnv(w, bridge, objects, isolates[i][0]));
+  for (const [i, w] of workers.entries()) {
+    for (const queue of Object.keys(w.queueConsumers)) {
+      queues.consume(queue, w.name, queueConsumer(w, isolates[i], envs[i]));
+      log(`${w.name.padEnd(15)} consumes queue ${queue}`);
+      if (!isolates[i][0].handles(w.module, "queue")) {
+        log(`warning: workers/${w.module}.py has no Default.queue(): every batch fails and is retried, as on Cloudflare`);
+      }
+    }
+  }
   const servers = [];
   for (const [i, w] of workers.entries()) {
     servers.push(await serve(w, isolates[i], envs[i]));

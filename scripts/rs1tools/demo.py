@@ -192,8 +192,22 @@ async def watch_targets(api: str, device_id: str, headers: dict[str, str]) -> No
     say(f"live targets over a WebSocket ({PROTOCOL}): {len(frames)} frames, {people} targets")
 
 
-def report(admin: httpx.Client, fleet: Fleet) -> None:
+def settled_overview(admin: httpx.Client, within_s: float = 30.0) -> dict:
+    """/admin/fleet once the ingest queue has drained: the webhook queues telemetry and the
+    consumer stores it a batch (up to 1 s) later, so wait until the row count holds still."""
     overview = admin.get("/admin/fleet").json()
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        time.sleep(1.5)
+        again = admin.get("/admin/fleet").json()
+        if again["telemetry_rows"] == overview["telemetry_rows"]:
+            return again
+        overview = again
+    return overview
+
+
+def report(admin: httpx.Client, fleet: Fleet) -> None:
+    overview = settled_overview(admin)
     devices = overview["devices"]
     summary = fleet.summary()
     say("report (read back from the admin API / D1):")

@@ -7,6 +7,7 @@ in its own process group, ready when every Worker's /health answers 200.
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -105,9 +106,31 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
                 process.wait(timeout)
 
 
-def apply_migrations(state_dir: Path) -> None:
+def d1_bindings(worker_vars: Mapping[str, str] | None = None) -> list[str]:
+    """The local D1 databases the Workers use with these vars: DB, plus telemetry shards
+    TELEMETRY_DB_1 .. N-1 when TELEMETRY_SHARDS (a var, or RS1_VAR_TELEMETRY_SHARDS, which the
+    host also reads) is N > 1. Only those are migrated, so a one-shard state directory holds one
+    local D1, as scripts/restore-backup expects."""
+    raw = (worker_vars or {}).get("TELEMETRY_SHARDS") or os.environ.get(
+        "RS1_VAR_TELEMETRY_SHARDS", "1"
+    )
+    try:
+        shards = int(raw)
+    except ValueError:
+        shards = 1  # the Workers refuse it themselves, with a clear error
+    return ["DB"] + [f"TELEMETRY_DB_{i}" for i in range(1, shards)]
+
+
+def apply_migrations(state_dir: Path, bindings: Sequence[str] = ("DB",)) -> None:
+    """migrations/ applied to each D1 binding of wrangler.toml, one after another (they share
+    the state directory)."""
+    for binding in bindings:
+        _apply_migrations(state_dir, binding)
+
+
+def _apply_migrations(state_dir: Path, binding: str) -> None:
     process = spawn(
-        ["npx", "wrangler", "d1", "migrations", "apply", "DB", "--local"]
+        ["npx", "wrangler", "d1", "migrations", "apply", binding, "--local"]
         + ["--persist-to", str(state_dir)],
         env=tool_env({"CI": "true"}),  # no interactive confirmation
         stdout=subprocess.PIPE,
@@ -138,7 +161,7 @@ class LocalStack:
     def start(self, timeout: float = 120.0) -> float:
         """Apply migrations, launch the host, wait until healthy; returns seconds to ready."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        apply_migrations(self.state_dir)
+        apply_migrations(self.state_dir, d1_bindings(self.worker_vars))
         started = time.monotonic()
         env = tool_env(
             {
@@ -188,3 +211,17 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def local_d1_query(state_dir: Path, sql: str, binding: str = "DB") -> list[dict[str, Any]]:
+    """Rows of one SQL statement on a local D1 (wrangler's own command, beside a running host)."""
+    out = subprocess.run(
+        ["npx", "wrangler", "d1", "execute", binding, "--local", "--persist-to", str(state_dir)]
+        + ["--json", "--command", sql],
+        cwd=ROOT,
+        env=tool_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return json.loads(out.stdout)[0]["results"]

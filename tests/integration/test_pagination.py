@@ -89,7 +89,7 @@ def test_admin_search_paged_equal_unpaged(owner, admin, limit: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def history(webhook, telemetry, admin) -> str:
+def history(webhook, telemetry, admin, drained) -> str:
     """A device with 20 raw rows over 5 past hours (some sharing a receive time, so pages
     must break ties by message id), rolled up by the hourly cron."""
     me = admin.post("/admin/devices", json={"mac_address": random_mac()}).json()["device_id"]
@@ -101,6 +101,7 @@ def history(webhook, telemetry, admin) -> str:
         e["publish_received_at"] = e["timestamp"] = received
         batch.append(e)
     assert webhook.post("/webhook/telemetry", json=batch).json()["accepted"] == 20
+    drained()
     cron = telemetry.get("/cdn-cgi/local/scheduled", params={"cron": "0 * * * *"})
     assert cron.status_code == 200
     return me

@@ -1,11 +1,8 @@
 """Applies every migration to an empty Miniflare D1 (wrangler's own command) and checks it."""
 
-import json
-import subprocess
-
 import pytest
 
-from rs1tools.localstack import ROOT, apply_migrations, tool_env
+from rs1tools.localstack import ROOT, apply_migrations, local_d1_query
 
 EXPECTED_COLUMNS = {
     "devices": {
@@ -41,16 +38,7 @@ EXPECTED_COLUMNS = {
 
 
 def d1_query(state_dir, sql: str) -> list[dict]:
-    out = subprocess.run(
-        ["npx", "wrangler", "d1", "execute", "DB", "--local", "--persist-to", str(state_dir)]
-        + ["--json", "--command", sql],
-        cwd=ROOT,
-        env=tool_env(),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return json.loads(out.stdout)[0]["results"]
+    return local_d1_query(state_dir, sql)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { D1Database, KvNamespace, d1Value } from "../../scripts/local_runtime/bindings.mjs";
-import { LIMITS, runInvocation } from "../../scripts/local_runtime/limits.mjs";
+import { LIMITS, checkStatement, runInvocation } from "../../scripts/local_runtime/limits.mjs";
 import { endToEnd } from "../../scripts/local_runtime/edge.mjs";
 
 // A bridge that answers every call: the limits are checked before anything is sent.
@@ -17,6 +17,12 @@ test("D1 bind() refuses BigInt, undefined and objects with D1's error", () => {
   assert.equal(d1Value(true), 1);
   assert.deepEqual(d1Value(new Uint8Array([1, 2])), [1, 2]);
   assert.equal(d1Value(null), null);
+});
+
+test("D1 refuses a bound string or blob over 2,000,000 bytes", async () => {
+  assert.throws(() => checkStatement("SELECT ?", ["x".repeat(2_000_001)]), /string or blob too big: SQLITE_TOOBIG/);
+  assert.throws(() => checkStatement("SELECT ?", ["é".repeat(1_000_001)]), /SQLITE_TOOBIG/); // bytes, not characters
+  checkStatement("SELECT ?", ["x".repeat(2_000_000)]);
 });
 
 test("D1 takes at most 100 bound parameters per statement", async () => {

@@ -24,9 +24,12 @@ def services(db: SqliteDatabase, clock: Clock) -> Services:
 
 @pytest.fixture(autouse=True)
 def _forget_known_devices():
-    """Per-isolate memo of enrolled device ids: each test starts as a fresh isolate."""
-    from rs1.devices import store
+    """Per-isolate memos (enrolled device ids, the MQTT access cache): each test starts as a
+    fresh isolate."""
+    from rs1.devices import access_cache, store
 
     store._KNOWN.clear()
+    access_cache._entries.clear()
     yield
     store._KNOWN.clear()
+    access_cache._entries.clear()

@@ -6,14 +6,21 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rs1.ports import LiveTargets
-from rs1.settings import Settings
+from rs1.settings import Settings, SettingsError
 from rs1.storage.blobs import Blobs, R2Blobs
 from rs1.storage.d1 import D1Database
 from rs1.storage.database import Database
 from rs1.storage.kv import KeyValue, KvStore
+from rs1.storage.queue import MessageQueue
+from rs1.storage.shards import Shards
 
 KV_BINDINGS = ("SESSIONS", "RS1_RATE_LIMITS", "RS1_CACHE")
 R2_BINDINGS = ("R2", "FIRMWARE", "ARCHIVES", "BACKUPS")
+TELEMETRY_DB_PREFIX = "TELEMETRY_DB_"  # + i: telemetry shard i ≥ 1 (shard 0 is DB)
+
+
+def telemetry_binding(shard: int) -> str:
+    return f"{TELEMETRY_DB_PREFIX}{shard}"
 
 
 @dataclass(frozen=True)
@@ -47,10 +54,33 @@ class Services:
     defer: Callable[[Awaitable[Any]], None] = _ignore
     # The devices' live-targets Durable Objects (binding LIVE_TARGETS); None where unbound.
     live: LiveTargets | None = None
+    # Queue producers by binding name (rs1.platform.queues); unit tests use MemoryQueue.
+    queues: dict[str, MessageQueue] = field(default_factory=dict)
+    # Telemetry's shards after shard 0 (which is `db`) that this Worker binds: {i: TELEMETRY_DB_i}.
+    telemetry_dbs: dict[int, Database] = field(default_factory=dict)
+
+    @property
+    def telemetry_shards(self) -> Shards:
+        """Telemetry's databases, settings.telemetry_shards of them: `db`, then each
+        TELEMETRY_DB_i. Checked on use (rs1-ota, which stores no telemetry, binds none): a
+        shard that is not bound is a SettingsError, never a fallback to fewer shards."""
+        count = self.settings.telemetry_shards
+        missing = [telemetry_binding(i) for i in range(1, count) if i not in self.telemetry_dbs]
+        if missing:
+            shown = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if missing[5:] else ""
+            )
+            raise SettingsError(
+                f"TELEMETRY_SHARDS is {count} but this Worker has no D1 binding {shown}."
+            )
+        return Shards([self.db, *(self.telemetry_dbs[i] for i in range(1, count))])
 
 
 def services_from_env(
-    env: Any, http: HttpClient | None, defer: Callable[[Awaitable[Any]], None]
+    env: Any,
+    http: HttpClient | None,
+    defer: Callable[[Awaitable[Any]], None],
+    database: Callable[[Any], Database] = D1Database,
 ) -> Services:
     """Wrap whichever bindings this Worker's wrangler config declares."""
     kv: dict[str, KeyValue] = {
@@ -59,11 +89,18 @@ def services_from_env(
     blobs: dict[str, Blobs] = {
         n: R2Blobs(b) for n in R2_BINDINGS if (b := getattr(env, n, None)) is not None
     }
+    settings = Settings.from_env(env)
+    telemetry_dbs: dict[int, Database] = {
+        i: database(b)
+        for i in range(1, settings.telemetry_shards)
+        if (b := getattr(env, telemetry_binding(i), None)) is not None
+    }
     return Services(
-        settings=Settings.from_env(env),
-        db=D1Database(env.DB),
+        settings=settings,
+        db=database(env.DB),
         kv=kv,
         blobs=blobs,
         http=http,
         defer=defer,
+        telemetry_dbs=telemetry_dbs,
     )

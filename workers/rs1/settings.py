@@ -1,5 +1,6 @@
 """Typed view of a Worker's vars and secrets (wrangler.toml [vars], `wrangler secret put`)."""
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,35 @@ SECRET_NAMES = (
 )
 
 
+class SettingsError(ValueError):
+    """A var or binding is missing or malformed: the Worker is misconfigured, not the request."""
+
+
 def _read(env: Any, name: str, default: str = "") -> str:
     value = getattr(env, name, None)
     return default if value is None else str(value)
+
+
+def _shard_count(raw: str) -> int:
+    """TELEMETRY_SHARDS (unset: 1) as an integer ≥ 1; anything else is an error, not a 1."""
+    try:
+        shards = int(raw)
+    except ValueError:
+        shards = 0
+    if shards < 1:
+        raise SettingsError(f"TELEMETRY_SHARDS must be an integer of at least 1, not {raw!r}.")
+    return shards
+
+
+def _seconds(name: str, raw: str) -> float:
+    """A finite number of seconds ≥ 0; anything else is an error, not a default."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise SettingsError(f"{name} must be a number of seconds (≥ 0), not {raw!r}.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -38,6 +65,11 @@ class Settings:
     access_aud: str = ""
     access_issuer: str = ""
     live_recheck_s: float = 60.0  # how often a live-targets watcher's access is re-checked
+    # How long an isolate trusts a device it found active (rs1.devices.access_cache).
+    auth_cache_ttl_s: float = 20.0
+    # D1 databases telemetry is split over by device (rs1.storage.shards): shard 0 is DB,
+    # shard i the binding TELEMETRY_DB_i; each must be bound (Services.telemetry_shards).
+    telemetry_shards: int = 1
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -60,4 +92,6 @@ class Settings:
             access_aud=_read(env, "ACCESS_AUD"),
             access_issuer=_read(env, "ACCESS_ISSUER").rstrip("/"),
             live_recheck_s=float(_read(env, "LIVE_RECHECK_S", "60")),
+            auth_cache_ttl_s=_seconds("AUTH_CACHE_TTL_S", _read(env, "AUTH_CACHE_TTL_S", "20")),
+            telemetry_shards=_shard_count(_read(env, "TELEMETRY_SHARDS", "1")),
         )

@@ -1,10 +1,12 @@
 """Calls the Workers' `Default` entrypoints the way workerd does (local runtime only)."""
 
+import asyncio
 import gc
 import importlib
 from typing import Any
 
-from workers import Request
+from rs1_local_invocation import invocation_wait_until
+from workers import Request, python_from_rpc
 
 _entrypoints: dict[str, type] = {}
 
@@ -17,6 +19,11 @@ def load(module: str) -> None:
     gc.freeze()
 
 
+def handles(module: str, event: str) -> bool:
+    """Whether the module's Default entrypoint has a handler for `event` (e.g. "queue")."""
+    return callable(getattr(_entrypoints[module], event, None))
+
+
 async def fetch(module: str, js_request: Any, env: Any, ctx: Any) -> Any:
     worker = _entrypoints[module](ctx, env)
     response = await worker.fetch(Request(js_request))
@@ -26,6 +33,43 @@ async def fetch(module: str, js_request: Any, env: Any, ctx: Any) -> Any:
 async def scheduled(module: str, controller: Any, env: Any, ctx: Any) -> None:
     worker = _entrypoints[module](ctx, env)
     await worker.scheduled(controller, worker.env, ctx)
+
+
+async def queue(module: str, js_batch: Any, env: Any, ctx: Any) -> None:
+    """A queue batch, as workerd delivers one to a Default entrypoint: `Default(ctx, env)`, then
+    `queue(batch, env, ctx)` through introspection.wrapper_func: each argument through
+    python_from_rpc, and a strict call (not a relaxed one). The SDK's wrapper hands the handler
+    `_BindingWrapper(batch), env, ctx`, so a `queue(self, batch)` fails with a TypeError
+    ("takes 2 positional arguments but 4 were given"), as it did on workerd 1.20260820.1.
+    As on workerd (queue_consumer_no_wait_for_wait_until off), the batch's outcome waits for
+    the invocation's waitUntil work, and the batch failed if the handler or any of that work
+    raised: then this raises (the handler's error first).
+    """
+    worker = _entrypoints[module](ctx, env)
+    handler = getattr(worker, "queue", None)
+    if not callable(handler):
+        raise TypeError("Handler does not export a queue() function.")
+    pending: list[asyncio.Future[Any]] = []
+    token = invocation_wait_until.set(pending)
+    try:
+        await handler(*[python_from_rpc(arg) for arg in (js_batch, env, ctx)])
+    finally:  # a handler's error propagates only after the waitUntil work, as on workerd
+        invocation_wait_until.reset(token)
+        failures = await _settle(pending)
+    if failures:
+        raise failures[0]
+
+
+async def _settle(pending: list[asyncio.Future[Any]]) -> list[BaseException]:
+    """Wait for every future in `pending`, including those added meanwhile; their errors."""
+    failures: list[BaseException] = []
+    done = 0
+    while done < len(pending):
+        batch = pending[done:]
+        done = len(pending)
+        results = await asyncio.gather(*batch, return_exceptions=True)
+        failures += [r for r in results if isinstance(r, BaseException)]
+    return failures
 
 
 # -- Durable Objects (scripts/local_runtime/durable_objects.mjs owns ids and instances) -----

@@ -1,9 +1,11 @@
 """Admin device calls: enrolment (single and factory batches), lookup, revoke/enable."""
 
+import asyncio
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.auth.caller import Caller
-from rs1.devices import store
+from rs1.devices import access_cache, store
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.emqx import emqx_api
 from rs1.errors import Conflict, InvalidInput, NotFound
@@ -90,12 +92,25 @@ async def _end_session(svc: Services, device_id: str) -> str:
         return "failed"
 
 
+async def _end_session_again(svc: Services, device_id: str) -> None:
+    """The second kick of a revocation, once no isolate's access cache can admit the device:
+    each entry that could was made before the revoke and lives at most MAX_TTL_S, whatever
+    AUTH_CACHE_TTL_S the telemetry Worker (whose cache it is) has (rs1.devices.access_cache).
+    A reconnect one of them let in ends here; a device re-enabled meanwhile is left alone."""
+    await asyncio.sleep(access_cache.MAX_TTL_S + access_cache.KICK_AGAIN_S)
+    found = await store.get_status(svc.db, device_id)
+    if found is not None and found[0] == store.REVOKED:
+        await _end_session(svc, device_id)
+
+
 async def revoke_device(
     request: ApiRequest, svc: Services, device_id: str, *, caller: Caller
 ) -> ApiResponse:
     if not await store.set_status(svc.db, _device_id(device_id), store.REVOKED, utc_now_iso()):
         raise NotFound(f"No device {device_id}.")
+    access_cache.forget(device_id)  # this isolate's (the OTA pull path's); others expire
     session = await _end_session(svc, device_id)
+    svc.defer(_end_session_again(svc, device_id))
     return json_response({"device_id": device_id, "status": store.REVOKED, "session": session})
 
 

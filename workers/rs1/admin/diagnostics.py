@@ -61,7 +61,7 @@ async def request_diag(
 async def get_diag(
     request: ApiRequest, svc: Services, device_id: str, request_id: str, *, caller: Caller
 ) -> ApiResponse:
-    row = await telemetry_store.diag_answer(svc.db, device_id, request_id)
+    row = await telemetry_store.diag_answer(svc.telemetry_shards, device_id, request_id)
     if row is None:
         return json_response({"request_id": request_id, "status": "pending"})
     answer = json.loads(row["payload"])

@@ -16,7 +16,7 @@ async def fleet_overview(request: ApiRequest, svc: Services, *, caller: Caller) 
     rollouts = await rollout_store.live_summaries(db)
     open_alerts = await monitoring.open_alert_count(db)
     security = await monitoring.security_event_counts(db)
-    telemetry_rows = await telemetry_store.row_count(db)
+    telemetry_rows = await telemetry_store.row_count(svc.telemetry_shards)  # every shard
     active = int(totals["registered"]) - int(totals["revoked"])
     return json_response(
         {

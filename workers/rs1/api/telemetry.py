@@ -38,7 +38,7 @@ def _after(raw: str) -> Position:
 async def _raw(
     svc: Services, device_id: str, start: int, end: int, limit: int, after: Position
 ) -> list[dict[str, Any]]:
-    rows = await store.raw_page(svc.db, device_id, start, end, after, limit)
+    rows = await store.raw_page(svc.telemetry_shards, device_id, start, end, after, limit)
     return [{**r, "payload": json.loads(r["payload"])} for r in rows]
 
 
@@ -47,7 +47,7 @@ async def _hourly(
 ) -> list[dict[str, Any]]:
     # Every hour that overlaps [start, end): the first one's start may precede `start`.
     first, last = start // HOUR_MS, -(-end // HOUR_MS)
-    rows = await store.hourly_page(svc.db, device_id, first, last, after[0], limit)
+    rows = await store.hourly_page(svc.telemetry_shards, device_id, first, last, after[0], limit)
     return [
         {
             "hour_start": r["hour"] * HOUR_MS,

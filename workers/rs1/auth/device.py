@@ -10,7 +10,9 @@ async def device_credentials(request: ApiRequest, svc: Services) -> str:
     """The calling device's id; 401 (without a bearer challenge) for anything else."""
     device_id = request.header("x-device-id")
     password = request.header("x-device-password")
-    master_key = svc.settings.device_master_key
-    if not await password_ok(svc.db, master_key, device_id, password, svc.clock()):
+    settings = svc.settings
+    ttl = settings.auth_cache_ttl_s
+    if not await password_ok(svc.db, settings.device_master_key, device_id, password,
+                             svc.clock(), ttl):  # fmt: skip
         raise Unauthenticated("Device credentials are required.")
     return device_id

@@ -1,5 +1,6 @@
 """SQL for the device registry (D1). Values in and out are plain Python."""
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -206,11 +207,11 @@ async def record_state(
 def advance_last_seen(seen: Sequence[tuple[str, str]]) -> Statement:
     """(device_id, ISO time) pairs: last_seen only moves forward. A statement, so telemetry
     ingestion can batch it with the rows it stores (one D1 batch, all or nothing)."""
-    values = ",".join("(?, ?)" for _ in seen)
     return Statement(
-        f"WITH seen (device_id, at) AS (VALUES {values}) "
-        "UPDATE devices SET last_seen = MAX(COALESCE(last_seen, ''), "
-        "(SELECT at FROM seen WHERE seen.device_id = devices.device_id)) "
-        "WHERE device_id IN (SELECT device_id FROM seen)",
-        tuple(v for pair in seen for v in pair),
+        # A join (UPDATE ... FROM): the JSON is read once, not once per device updated.
+        "UPDATE devices SET last_seen = MAX(COALESCE(devices.last_seen, ''), seen.at) "
+        "FROM (SELECT value ->> 0 AS device_id, MAX(value ->> 1) AS at FROM json_each(?) "
+        "GROUP BY 1) AS seen "
+        "WHERE devices.device_id = seen.device_id",
+        (json.dumps(seen, separators=(",", ":")),),  # one parameter: see telemetry.store
     )

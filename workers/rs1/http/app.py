@@ -20,7 +20,7 @@ from rs1.validation import validate
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def request_id_for(headers: dict[str, str]) -> str:
+def request_id_for(headers: Mapping[str, str]) -> str:
     """Reuse a caller's well-formed X-Request-Id (EMQX traces, retries), else make one."""
     given = headers.get("x-request-id", "")
     return given if _REQUEST_ID.match(given) else secrets.token_hex(8)

@@ -8,6 +8,7 @@ from rs1.monitoring import checks, store
 from rs1.monitoring.checks import Finding
 from rs1.services import Services
 from rs1.storage.database import Database
+from rs1.storage.shards import Shards
 from rs1.timefmt import utc_now_iso
 
 WINDOW_MS = 5 * 60 * 1000
@@ -15,12 +16,22 @@ TRAILING_WINDOWS = 12
 ACTIVE_ROLLOUTS = ("active", "running", "paused")
 
 
-async def _findings(db: Database, now_ms: int) -> list[Finding]:
+async def _ingest_windows(shards: Shards, start_ms: int, now_ms: int) -> dict[int, int]:
+    """Messages received per window, summed over the telemetry shards."""
+    parts = await shards.each(lambda db: store.telemetry_windows(db, start_ms, WINDOW_MS, now_ms))
+    total: dict[int, int] = {}
+    for part in parts:
+        for window, count in part.items():
+            total[window] = total.get(window, 0) + count
+    return total
+
+
+async def _findings(db: Database, shards: Shards, now_ms: int) -> list[Finding]:
     found = [checks.online_ratio(*await store.active_device_counts(db))]
     rollouts = await store.rollout_outcomes(db, ACTIVE_ROLLOUTS)
     found += [checks.ota_failure_rate(*r) for r in rollouts]
     start = now_ms - WINDOW_MS * (TRAILING_WINDOWS + 1)
-    counts = await store.telemetry_windows(db, start, WINDOW_MS, now_ms)
+    counts = await _ingest_windows(shards, start, now_ms)
     trailing = [counts.get(i, 0) for i in range(TRAILING_WINDOWS)]
     found.append(checks.ingest_deviation(counts.get(TRAILING_WINDOWS, 0), trailing))
     requests, errors = await store.api_totals(db, (now_ms - WINDOW_MS) // 60_000)
@@ -64,7 +75,7 @@ async def _notify(svc: Services, finding: Finding, transition: str) -> None:
 
 async def run_monitoring(svc: Services, now_ms: int) -> list[Finding]:
     now = utc_now_iso()
-    findings = await _findings(svc.db, now_ms)
+    findings = await _findings(svc.db, svc.telemetry_shards, now_ms)
     for finding in findings:
         transition = await _apply(svc.db, finding, now)
         if transition:

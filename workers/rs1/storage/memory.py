@@ -2,10 +2,11 @@
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rs1.storage.blobs import BlobMeta
 from rs1.storage.kv import KV_MIN_TTL
+from rs1.storage.queue import MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, QueueError, counted_size
 
 
 class MemoryKv:
@@ -57,3 +58,23 @@ class MemoryBlobs:
     async def open(self, key: str, offset: int, length: int) -> bytes | None:
         found = self.objects.get(key)
         return None if found is None else found[0][offset : offset + length]
+
+
+class MemoryQueue:
+    """A queue producer that keeps what was sent (unit tests); `failing` makes sends fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[list[str]] = []
+        self.failing = False
+
+    async def send_batch(self, bodies: Sequence[str]) -> None:
+        if self.failing:
+            raise QueueError("queue unavailable (MemoryQueue.failing)")
+        size = sum(counted_size(b) for b in bodies)
+        if len(bodies) > MAX_BATCH_MESSAGES or size > MAX_BATCH_BYTES:
+            raise QueueError("sendBatch over Cloudflare's limits")
+        self.sent.append(list(bodies))
+
+    @property
+    def bodies(self) -> list[str]:
+        return [body for batch in self.sent for body in batch]

@@ -1,22 +1,26 @@
 """POST /webhook/telemetry — EMQX's rule on opticworks/+/telemetry/#.
 
-One envelope or a JSON array of envelopes (batched webhook), stored exactly once by
-(device_id, message_id) in one D1 batch. A single bad envelope is a 4xx (EMQX does not retry
-4xx); in a batch, valid envelopes are stored and the rejected ones listed by index. A storage
-failure is a 503, which EMQX retries.
+One envelope (what EMQX 5's HTTP action sends: it does not batch) or a JSON array of them,
+validated and authorised here, then queued for the ingest consumer (rs1.telemetry.consumer),
+which stores each row exactly once by (device_id, message_id). A single bad envelope is a 4xx
+(EMQX does not retry 4xx); in a batch, valid envelopes are accepted and the rejected ones
+listed by index. A failed enqueue (or, unqueued, a failed store) is a 503, which EMQX retries.
 """
 
 from typing import Any
 
 from rs1.devices import store
-from rs1.errors import DomainError, Forbidden, InvalidInput, TopicMismatch
+from rs1.errors import DomainError, Forbidden, InvalidInput, TopicMismatch, Unavailable
 from rs1.live.fanout import schedule_fan_out
 from rs1.logs import log_event
 from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.security_log import ACL_VIOLATION, record_security_event
 from rs1.services import Services
+from rs1.storage.queue import QueueError
 from rs1.telemetry import store as telemetry_store
 from rs1.telemetry.ingest import RawRow, parse_envelope, to_row
+from rs1.telemetry.queue import BINDING as INGEST_QUEUE
+from rs1.telemetry.queue import encode_row, sends
 
 # Envelopes carry payloads of at most 4,096 characters: 200 of them fit TELEMETRY_BATCH_BODY.
 MAX_BATCH = 200
@@ -71,6 +75,22 @@ async def _rows(
     return rows, rejected
 
 
+async def _ingest(svc: Services, rows: list[RawRow]) -> None:
+    """Onto the ingest queue when the Worker binds one (production: the consumer stores them
+    in batches); stored here, in one D1 batch, when it binds none. A refused enqueue is a 503:
+    EMQX retries, and the rows are keyed, so a partly queued retry never duplicates one."""
+    queue = svc.queues.get(INGEST_QUEUE)
+    if queue is None:
+        await telemetry_store.store_rows(svc.telemetry_shards, rows)
+        return
+    try:
+        for bodies in sends([encode_row(r) for r in rows]):
+            await queue.send_batch(bodies)
+    except QueueError as exc:
+        log_event("error", "telemetry_enqueue_failed", rows=len(rows), error=str(exc))
+        raise Unavailable("The ingest queue is unavailable; retry later.") from exc
+
+
 async def telemetry(request: ApiRequest, svc: Services) -> ApiResponse:
     data = request.json()
     batched = isinstance(data, list)
@@ -82,7 +102,7 @@ async def telemetry(request: ApiRequest, svc: Services) -> ApiResponse:
         index, err = rejected[0]
         where = f"envelope {index}: " if batched else ""
         raise err.prefixed(where)
-    await telemetry_store.store_rows(svc.db, rows)
-    schedule_fan_out(svc, rows)  # stored: live watchers may see the targets (deferred)
+    await _ingest(svc, rows)
+    schedule_fan_out(svc, rows)  # accepted: live watchers may see the targets (deferred)
     listed = [{"index": i, "error": e.code, "message": e.message} for i, e in rejected]
     return json_response({"accepted": len(rows), "rejected": listed})
