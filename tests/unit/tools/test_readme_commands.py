@@ -106,6 +106,11 @@ SKIPPED = (
         None,
     ),
     Skip(
+        ("npx", "wrangler", "queues", "create"),
+        "creates a Cloudflare Queue: Cloudflare credentials and network",
+        None,
+    ),
+    Skip(
         ("npx", "wrangler", "deploy", "--env", "production"),
         "uploads to Cloudflare (the offline `--dry-run` of it is `make deploy-check`, tested)",
         None,
