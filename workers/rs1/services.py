@@ -8,7 +8,6 @@ from typing import Any, Protocol
 from rs1.ports import LiveTargets
 from rs1.settings import Settings, SettingsError
 from rs1.storage.blobs import Blobs, R2Blobs
-from rs1.storage.d1 import D1Database
 from rs1.storage.database import Database
 from rs1.storage.kv import KeyValue, KvStore
 from rs1.storage.queue import MessageQueue
@@ -80,7 +79,7 @@ def services_from_env(
     env: Any,
     http: HttpClient | None,
     defer: Callable[[Awaitable[Any]], None],
-    database: Callable[[Any], Database] = D1Database,
+    database: Callable[[Any], Database],
 ) -> Services:
     """Wrap whichever bindings this Worker's wrangler config declares."""
     kv: dict[str, KeyValue] = {

@@ -138,7 +138,7 @@ def test_the_ttl_is_bounded_so_the_second_kick_fits_in_wait_until() -> None:
 
 def test_the_cache_is_bounded() -> None:
     for i in range(access_cache.MAX_ENTRIES + 10):
-        access_cache.remember(f"{i:032x}", 1, "s", 0.0, TTL)
+        access_cache.remember(f"{i:032x}", "s", 0.0, TTL)
     assert len(access_cache._entries) <= access_cache.MAX_ENTRIES
 
 

@@ -42,7 +42,7 @@ def test_a_device_always_maps_to_the_same_shard(device_id: str, n: int) -> None:
     assert 0 <= shard < n
     assert shard_of(device_id, n) == shard  # every call, every isolate: no salted hash()
     databases = [fresh_db() for _ in range(n)] if n <= 4 else [object()] * n
-    assert Shards(databases).index_of(device_id) == shard  # type: ignore[arg-type]
+    assert Shards(databases).index_of(device_id) == shard
     assert shard_of(device_id, 1) == 0  # one shard: today's single database
 
 
@@ -91,22 +91,29 @@ def _env(**bindings: object) -> SimpleNamespace:
     return SimpleNamespace(DB=object(), **bindings)
 
 
+class Bound:
+    """A database adapter that only records its binding (services_from_env's `database`)."""
+
+    def __init__(self, binding: object) -> None:
+        self.binding = binding
+
+
 def test_the_shards_are_db_then_the_numbered_bindings() -> None:
     one, two = object(), object()
-    svc = services_from_env(_env(TELEMETRY_SHARDS="3", TELEMETRY_DB_1=one, TELEMETRY_DB_2=two),
-                            None, lambda _: None)  # fmt: skip
+    env = _env(TELEMETRY_SHARDS="3", TELEMETRY_DB_1=one, TELEMETRY_DB_2=two)
+    svc = services_from_env(env, None, lambda _: None, Bound)
     shards = svc.telemetry_shards
     assert len(shards) == 3 and shards.main is svc.db
-    assert [db._binding for db in shards.databases[1:]] == [one, two]  # type: ignore[attr-defined]
+    assert [db.binding for db in shards.databases[1:]] == [one, two]
 
 
 def test_one_shard_is_db_alone_even_where_a_shard_binding_exists() -> None:
-    svc = services_from_env(_env(TELEMETRY_DB_1=object()), None, lambda _: None)
+    svc = services_from_env(_env(TELEMETRY_DB_1=object()), None, lambda _: None, Bound)
     assert svc.telemetry_shards.databases == (svc.db,)
 
 
 def test_a_missing_shard_binding_is_a_settings_error_never_fewer_shards() -> None:
-    svc = services_from_env(_env(TELEMETRY_SHARDS="2"), None, lambda _: None)
+    svc = services_from_env(_env(TELEMETRY_SHARDS="2"), None, lambda _: None, Bound)
     with pytest.raises(SettingsError, match="TELEMETRY_DB_1"):
         _ = svc.telemetry_shards
     db = fresh_db()

@@ -18,6 +18,7 @@ Bounded: at most MAX_ENTRIES devices (~300 bytes each); when full, it starts ove
 from dataclasses import dataclass
 
 from rs1.devices import store
+from rs1.identity.keys import derive_device_secret
 from rs1.storage.database import Database
 
 TTL_S = 20.0
@@ -33,8 +34,7 @@ def ttl(configured: float) -> float:
 
 @dataclass(frozen=True)
 class Active:
-    generation: int
-    secret: str  # derived from the master key and the generation (rs1.identity.keys)
+    secret: str  # derived from the master key and the key generation (rs1.identity.keys)
     until: float
 
 
@@ -46,20 +46,26 @@ def cached(device_id: str, now: float) -> Active | None:
     return entry if entry is not None and now < entry.until else None
 
 
-def remember(device_id: str, generation: int, secret: str, now: float, ttl_s: float) -> None:
-    ttl_s = ttl(ttl_s)
-    if ttl_s <= 0:
-        return
-    if len(_entries) >= MAX_ENTRIES:
-        _entries.clear()
-    _entries[device_id] = Active(generation, secret, now + ttl_s)
+def remember(device_id: str, secret: str, now: float, ttl_s: float) -> Active:
+    entry = Active(secret, now + ttl(ttl_s))
+    if entry.until > now:  # a TTL of 0 caches nothing
+        if len(_entries) >= MAX_ENTRIES:
+            _entries.clear()
+        _entries[device_id] = entry
+    return entry
 
 
 def forget(device_id: str) -> None:
     _entries.pop(device_id, None)
 
 
-async def active_generation(db: Database, device_id: str) -> int | None:
-    """The device's key generation if it is enrolled and active (read from D1)."""
+async def load(
+    db: Database, master_key: str, device_id: str, now: float, ttl_s: float
+) -> Active | None:
+    """The device read from D1: its entry (remembered for ttl_s) if enrolled and active, else
+    None (and this isolate forgets it)."""
     found = await store.get_status(db, device_id)
-    return found[1] if found is not None and found[0] == store.ACTIVE else None
+    if found is None or found[0] != store.ACTIVE:
+        forget(device_id)
+        return None
+    return remember(device_id, derive_device_secret(master_key, device_id, found[1]), now, ttl_s)

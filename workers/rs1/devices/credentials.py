@@ -5,7 +5,7 @@ The one check behind MQTT authn (EMQX's webhook) and the OTA pull path (X-Device
 
 from rs1.devices import access_cache
 from rs1.identity.device_id import is_device_id
-from rs1.identity.keys import derive_device_secret, verify_mqtt_password
+from rs1.identity.keys import verify_mqtt_password
 from rs1.storage.database import Database
 
 PASSWORD_LENGTH = 64  # hex HMAC-SHA256
@@ -29,10 +29,5 @@ async def password_ok(
     entry = access_cache.cached(device_id, now)
     if entry is not None and verify_mqtt_password(entry.secret, device_id, password, now):
         return True
-    generation = await access_cache.active_generation(db, device_id)
-    if generation is None:
-        access_cache.forget(device_id)
-        return False
-    secret = derive_device_secret(master_key, device_id, generation)
-    access_cache.remember(device_id, generation, secret, now, cache_ttl_s)
-    return verify_mqtt_password(secret, device_id, password, now)
+    entry = await access_cache.load(db, master_key, device_id, now, cache_ttl_s)
+    return entry is not None and verify_mqtt_password(entry.secret, device_id, password, now)

@@ -3,7 +3,6 @@
 from rs1.devices import access_cache
 from rs1.devices.credentials import PASSWORD_LENGTH, password_ok
 from rs1.identity.device_id import is_device_id
-from rs1.identity.keys import derive_device_secret
 from rs1.mqtt import auth_limits
 from rs1.mqtt.acl import Decision, authorize
 from rs1.mqtt.webhook_models import AclRequest, AuthRequest
@@ -35,15 +34,11 @@ async def _credentials_ok(body: AuthRequest, svc: Services) -> bool:
 
 async def _active(device_id: str, svc: Services) -> bool:
     """Enrolled and active: from this isolate's cache (access_cache), else from D1."""
-    now = svc.clock()
+    now, settings = svc.clock(), svc.settings
     if access_cache.cached(device_id, now) is not None:
         return True
-    generation = await access_cache.active_generation(svc.db, device_id)
-    if generation is None:
-        return False
-    secret = derive_device_secret(svc.settings.device_master_key, device_id, generation)
-    access_cache.remember(device_id, generation, secret, now, svc.settings.auth_cache_ttl_s)
-    return True
+    master_key, ttl = settings.device_master_key, settings.auth_cache_ttl_s
+    return await access_cache.load(svc.db, master_key, device_id, now, ttl) is not None
 
 
 async def authenticate(body: AuthRequest, svc: Services) -> bool:

@@ -58,6 +58,10 @@ class JsHeaders(Mapping[str, str]):
             raise KeyError(name)
         return str(value)
 
+    def get(self, name: str, default: Any = None) -> Any:  # no KeyError for a missing header
+        value = self._js.get(name)
+        return default if value is None or value is jsnull else str(value)
+
     def __iter__(self) -> Iterator[str]:
         # keys(): iterating JS Headers itself yields [name, value] pairs.
         return iter([str(name) for name in self._js.keys()])  # noqa: SIM118
@@ -125,7 +129,7 @@ def make_services(env: Any, ctx: Any) -> Services:
     base = _isolate.get("services")
     if base is None:
         # D1 past the SDK's generic conversions (rs1.platform.d1), every shard included.
-        base = services_from_env(env, WorkersHttp(), _defer(ctx), database=RawD1)
+        base = services_from_env(env, WorkersHttp(), _defer(ctx), RawD1)
         base.queues = {n: RawQueue(b) for n in QUEUE_BINDINGS if (b := getattr(env, n, None))}
         namespace = getattr(env, "LIVE_TARGETS", None)
         if namespace is not None:

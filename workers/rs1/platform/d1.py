@@ -1,4 +1,5 @@
-"""rs1.storage.database.Database over the raw JS D1 binding.
+"""rs1.storage.database.Database over the raw JS D1 binding: the one D1 adapter (Workers and
+the live-targets Durable Object).
 
 The SDK's binding wrapper converts each call generically (python_to_rpc on every argument,
 python_from_rpc with a recursive null walk on every result, a wrapper object per prepared

@@ -25,6 +25,7 @@ from rs1.live.room import Room
 from rs1.live.watchers import sweep
 from rs1.logs import log_event
 from rs1.messages import ApiResponse, RuntimeResponse
+from rs1.platform.d1 import RawD1
 from rs1.ports import Watcher
 from rs1.services import services_from_env
 
@@ -100,7 +101,7 @@ class TargetsObject:
 
     def __init__(self, ctx: Any, env: Any) -> None:
         self.ctx = ctx
-        self.svc = services_from_env(env, None, lambda awaitable: ctx.waitUntil(awaitable))
+        self.svc = services_from_env(env, None, lambda task: ctx.waitUntil(task), RawD1)
         cache = self.svc.kv.get("RS1_CACHE")
         self.room = Room(cache, self._open_sockets)
 
