@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)/workers:$(CURDIR)/scripts:$(CURDIR)/emqx:$(CURDIR
 export WRANGLER_SEND_METRICS := false
 PY := .venv/bin/python
 
-.PHONY: setup dev demo test test-unit test-integration bench bench-workerd lint typecheck format migrate deploy-check clean
+.PHONY: setup dev demo chaos test test-unit test-integration bench bench-workerd lint typecheck format migrate deploy-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,9 @@ dev: setup ## run the three Workers locally (device API :8787, OTA :8788, teleme
 
 demo: setup ## the whole local system, end to end
 	@$(PY) -m rs1tools.demo
+
+chaos: setup ## the seven fault scenarios with a simulated fleet (CHAOS_DEVICES=1000), figures and ledgers
+	@$(PY) -m rs1tools.chaos --devices $${CHAOS_DEVICES:-1000} --json .state/chaos.json
 
 test: setup lint ## unit + integration tests (what CI runs)
 	@echo "[test] pytest: unit and integration"

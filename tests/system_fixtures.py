@@ -42,6 +42,7 @@ class System:
     state_dir: Path | None  # None when testing an external system
     mqtt_port: int | None = None  # the local broker (None: not available)
     emqx_api_url: str | None = None
+    broker_ledger: Path | None = None  # the local broker's ledger tap (--ledger-file)
 
     def client(self, worker: str) -> httpx.Client:
         return httpx.Client(base_url=self.urls[worker], timeout=30)
@@ -117,7 +118,9 @@ def system(
     )
     local.start()
     try:
-        yield System(local.stack.urls, state_dir, local.mqtt_port, local.emqx_api_url)  # type: ignore[union-attr]
+        yield System(
+            local.urls, state_dir, local.mqtt_port, local.emqx_api_url, local.broker_ledger
+        )
     finally:
         local.stop()
 

@@ -1,7 +1,12 @@
 """Run the EMQX-compatible local broker from emqx/emqx.conf.
 
     cd /work/main && PYTHONPATH=emqx:workers:scripts .venv/bin/python -m rs1broker \\
-        --config emqx/emqx.conf [--host 127.0.0.1] [--mqtt-port 1883] [--api-port 18083]
+        --config emqx/emqx.conf [--host 127.0.0.1] [--mqtt-port 1883] [--api-port 18083] \
+        [--reorder-seed N|off] [--ledger-file PATH]
+
+rs1-only (not in EMQX, emqx/README.md "Delivery semantics"): --reorder-seed seeds the
+deliberate shuffle of action deliveries (default 1; "off" keeps the natural order),
+--ledger-file appends a JSON line for every message that does not reach a 2xx.
 
 Environment: WEBHOOK_SECRET (required: rendered into the config's "${WEBHOOK_SECRET}"
 markers, as `python -m rs1broker.render` does for production), RS1_WEBHOOK_BASE (where
@@ -14,12 +19,13 @@ import asyncio
 import logging
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rs1broker.config_file import ConfigError
 from rs1broker.logs import configure
 from rs1broker.runner import BrokerService
-from rs1broker.settings import DEFAULT_CONFIG, load_settings
+from rs1broker.settings import DEFAULT_CONFIG, DEFAULT_REORDER_SEED, load_settings
 
 log = logging.getLogger("rs1broker")
 
@@ -33,7 +39,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mqtt-port", type=int, default=1883)
     parser.add_argument("--api-port", type=int, default=18083)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument("--reorder-seed", type=_seed, default=DEFAULT_REORDER_SEED)
+    parser.add_argument("--ledger-file", type=Path, default=None)
     return parser.parse_args(argv)
+
+
+def _seed(value: str) -> int | None:
+    return None if value.lower() in ("off", "none") else int(value)
 
 
 async def serve(service: BrokerService) -> None:
@@ -63,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("config: %s", exc)
         return 2
+    settings = replace(settings, reorder_seed=args.reorder_seed, ledger_file=args.ledger_file)
     service = BrokerService(settings, args.host, args.mqtt_port, args.api_port)
     try:
         asyncio.run(serve(service))

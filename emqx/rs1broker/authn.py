@@ -15,6 +15,7 @@ from rs1broker.settings import HttpEndpoint
 from rs1broker.webhook_client import CALL_ERRORS, HttpReply, WebhookClient
 
 log = logging.getLogger("rs1broker")
+NO_AUTHENTICATOR = "no authenticator configured"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class AuthnResult:
     @property
     def allowed(self) -> bool:
         return self.outcome == "allow"
+
+    @property
+    def anonymous(self) -> bool:
+        return self.why == NO_AUTHENTICATOR
 
 
 def _truthy(value: Any) -> bool:
@@ -55,7 +60,7 @@ class HttpAuthenticator:
 
     async def authenticate(self, values: Mapping[str, str]) -> AuthnResult:
         if not self._endpoints:
-            return AuthnResult("allow", why="no authenticator configured")
+            return AuthnResult("allow", why=NO_AUTHENTICATOR)
         result = AuthnResult("ignore")
         for endpoint in self._endpoints:
             result = await self._ask(endpoint, values)

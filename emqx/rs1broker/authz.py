@@ -9,7 +9,7 @@ No source matched -> authorization.no_match. Final decisions are cached per clie
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rs1broker.authz_cache import AuthzCache
 from rs1broker.settings import AuthzSettings, HttpEndpoint
@@ -50,6 +50,13 @@ class AuthzRequest:
 class AuthzDecision:
     allowed: bool
     source: str  # "http", "no_match" or "cache"
+    outcome: str = ""  # "allow" | "deny" (a source said so) | "nomatch" (none did)
+    detail: str = ""  # why there was no match: "HTTP 503", "ConnectError", ...
+
+    @property
+    def reason(self) -> str:
+        """For the ledger: "deny", "nomatch", or "cache_hit:deny" / "cache_hit:nomatch"."""
+        return f"cache_hit:{self.outcome}" if self.source == "cache" else self.outcome
 
 
 def read_authz_reply(reply: HttpReply) -> str | None:
@@ -78,27 +85,31 @@ class HttpAuthorizer:
         use_cache = self._settings.cache_enabled
         if use_cache:
             cached = self._cache.get(request.clientid, request.cache_key())
-            if cached is not None:
-                return AuthzDecision(cached, "cache")
+            if isinstance(cached, AuthzDecision):
+                return replace(cached, source="cache")
         decision = await self._ask_sources(request)
-        if use_cache:
-            self._cache.put(request.clientid, request.cache_key(), decision.allowed)
+        if use_cache:  # every answer is kept, a no-match caused by an outage included
+            self._cache.put(request.clientid, request.cache_key(), decision)
         return decision
 
     def forget(self, clientid: str) -> None:
         self._cache.drop(clientid)
 
     async def _ask_sources(self, request: AuthzRequest) -> AuthzDecision:
+        details = []
         for source in self._settings.sources:
-            result = await self._ask(source, request)
+            result, detail = await self._ask(source, request)
             if result is not None:
-                return AuthzDecision(result == "allow", "http")
-        return AuthzDecision(self._settings.no_match == "allow", "no_match")
+                return AuthzDecision(result == "allow", "http", result)
+            details.append(detail)
+        allowed = self._settings.no_match == "allow"
+        return AuthzDecision(allowed, "no_match", "nomatch", "; ".join(details))
 
-    async def _ask(self, source: HttpEndpoint, request: AuthzRequest) -> str | None:
+    async def _ask(self, source: HttpEndpoint, request: AuthzRequest) -> tuple[str | None, str]:
         try:
             reply = await self._client.call(source, request.values())
         except CALL_ERRORS as exc:
             log.debug("authz source %s failed: %s", source.url, type(exc).__name__)
-            return None
-        return read_authz_reply(reply)
+            return None, type(exc).__name__
+        result = read_authz_reply(reply)
+        return result, "" if result else f"HTTP {reply.status}"

@@ -4,6 +4,7 @@ for `ttl` seconds, least recently used evicted first; dropped when the client di
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any
 
 
 class AuthzCache:
@@ -13,24 +14,24 @@ class AuthzCache:
         self._max_size = max_size
         self._ttl = ttl
         self._clock = clock
-        self._clients: dict[str, OrderedDict[Hashable, tuple[float, bool]]] = {}
+        self._clients: dict[str, OrderedDict[Hashable, tuple[float, Any]]] = {}
 
-    def get(self, clientid: str, key: Hashable) -> bool | None:
+    def get(self, clientid: str, key: Hashable) -> Any:
         entries = self._clients.get(clientid)
         if entries is None or key not in entries:
             return None
-        expires_at, allowed = entries[key]
+        expires_at, answer = entries[key]
         if self._clock() >= expires_at:
             del entries[key]
             return None
         entries.move_to_end(key)
-        return allowed
+        return answer
 
-    def put(self, clientid: str, key: Hashable, allowed: bool) -> None:
+    def put(self, clientid: str, key: Hashable, answer: Any) -> None:
         if self._max_size <= 0:
             return
         entries = self._clients.setdefault(clientid, OrderedDict())
-        entries[key] = (self._clock() + self._ttl, allowed)
+        entries[key] = (self._clock() + self._ttl, answer)
         entries.move_to_end(key)
         while len(entries) > self._max_size:
             entries.popitem(last=False)

@@ -25,9 +25,11 @@ from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.session import Session
 
 from rs1broker.authn import AuthnResult, HttpAuthenticator
-from rs1broker.authz import AuthzRequest, HttpAuthorizer
+from rs1broker.authz import AuthzDecision, AuthzRequest, HttpAuthorizer
 from rs1broker.client_info import ClientInfo, PublishedMessage, host_port, new_message_id, now_ms
 from rs1broker.connection import CompatHandler, keepalive_deadline
+from rs1broker.ledger import Ledger, message_id_of
+from rs1broker.metrics import Counters
 from rs1broker.rule_engine import RuleEngine
 from rs1broker.topics import is_topic_filter, is_topic_name, matches
 
@@ -72,6 +74,8 @@ class CompatBroker(Broker):
         authz: HttpAuthorizer,
         deny_action: str,
         rules: RuleEngine,
+        node_metrics: Counters,
+        ledger: Ledger,
     ) -> None:
         listener = {"type": "tcp", "bind": f"{host}:{port}"}
         # "plugins": {} loads none of amqtt's default plugins (anonymous auth, $SYS, ...).
@@ -80,6 +84,8 @@ class CompatBroker(Broker):
         self._authz = authz
         self._deny_action = deny_action
         self._rules = rules
+        self._metrics = node_metrics
+        self._ledger = ledger
 
     @property
     def mqtt_port(self) -> int:
@@ -124,6 +130,7 @@ class CompatBroker(Broker):
         )
         assert isinstance(handler, CompatHandler)  # amqtt builds cls(...), annotated as its base
         result = await self._authn.authenticate(_credentials(incoming))
+        self._count_authn(result)
         if not result.allowed:
             await self._refuse(writer, incoming, result)
             return
@@ -146,6 +153,16 @@ class CompatBroker(Broker):
             # amqtt's loop also ends when cancelled, without a disconnect: report it anyway.
             if not handler.finished.is_set():
                 await self._finish(session, handler, handler.close_reason or "internal_error")
+
+    def _count_authn(self, result: AuthnResult) -> None:
+        # emqx_access_control.erl:324-332 (authentication.*), emqx_metrics client.authenticate.
+        self._metrics.inc("client.authenticate")
+        if not result.allowed:
+            self._metrics.inc("authentication.failure", "packets.connack.auth_error")
+        elif result.anonymous:
+            self._metrics.inc("authentication.success", "authentication.success.anonymous")
+        else:
+            self._metrics.inc("authentication.success")
 
     async def _refuse(self, writer: WriterAdapter, incoming: Session, result: AuthnResult) -> None:
         log.warning(
@@ -200,6 +217,7 @@ class CompatBroker(Broker):
         session.transitions.connect()
         self._sessions[client.clientid] = (session, handler)
         await handler.mqtt_connack_authorize(True)
+        self._metrics.inc("client.connected")
         self._rules.on_connected(client)
         await handler.start()
         # Deliver what was queued for a persistent session while it was offline.
@@ -231,6 +249,7 @@ class CompatBroker(Broker):
             await self._stop_handler(handler)
             session.transitions.disconnect()
             self._authz.forget(handler.client.clientid)
+            self._metrics.inc("client.disconnected")
             self._rules.on_disconnected(handler.client, reason, now_ms())
         finally:
             handler.finished.set()
@@ -264,6 +283,7 @@ class CompatBroker(Broker):
             handler.request_close("protocol_error")
             return True
         packet = message.publish_packet
+        self._metrics.inc("messages.received")
         allowed = await self._route_publish(
             client_session,
             handler.client,
@@ -289,9 +309,16 @@ class CompatBroker(Broker):
         dup: bool,
     ) -> bool:
         received_at = now_ms()
-        if not await self._authorized(client, "publish", topic, qos, retain):
+        decision = await self._authorize(client, "publish", topic, qos, retain)
+        if not decision.allowed:
+            self._publish_denied(client, topic, payload, qos, decision)
             return False
-        await self._broadcast_message(session, topic, payload)
+        if self.subscriber_count(topic):
+            await self._broadcast_message(session, topic, payload)
+        else:  # emqx_broker.erl:499-500, rules or not. Nobody to deliver to: amqtt's broadcast
+            # loop (one task a message, a scan of every filter) is skipped, or a fleet's
+            # telemetry, which no client subscribes to, would delay every command behind it.
+            self._metrics.inc("messages.dropped", "messages.dropped.no_subscribers")
         if retain:
             await self.retain_message(session, topic, payload, qos)
         message = PublishedMessage(
@@ -300,6 +327,20 @@ class CompatBroker(Broker):
         )  # fmt: skip
         self._rules.on_publish(message)
         return True
+
+    def _publish_denied(
+        self, client: ClientInfo, topic: str, payload: bytes, qos: int, decision: AuthzDecision
+    ) -> None:
+        if qos:  # the PUBACK/PUBREC carries not_authorized (emqx_metrics.erl:318-322)
+            self._metrics.inc("packets.publish.auth_error")
+        self._ledger.write(
+            "authz_deny",
+            reason=decision.reason,
+            detail=decision.detail,
+            clientid=client.clientid,
+            topic=topic,
+            message_id=message_id_of(payload),
+        )
 
     async def add_subscription(self, subscription: tuple[str, int], session: Session) -> int:
         topic_filter, qos = subscription
@@ -316,28 +357,48 @@ class CompatBroker(Broker):
     async def _authorized(
         self, client: ClientInfo, action: str, topic: str, qos: int, retain: bool
     ) -> bool:
+        return (await self._authorize(client, action, topic, qos, retain)).allowed
+
+    async def _authorize(
+        self, client: ClientInfo, action: str, topic: str, qos: int, retain: bool
+    ) -> AuthzDecision:
         if client.is_superuser:
-            return True
+            self._metrics.inc("authorization.superuser", "authorization.allow")
+            return AuthzDecision(True, "superuser", "allow")
         request = AuthzRequest(
             client.clientid, client.username, client.peerhost, action, topic, qos, retain
         )
         decision = await self._authz.check(request)
+        self._count_authz(decision)
         if not decision.allowed:
             log.warning(
                 "authz denied: %s %s clientid=%s username=%s (%s)",
                 action, topic, client.clientid, client.username, decision.source,
             )  # fmt: skip
-        return decision.allowed
+        return decision
+
+    def _count_authz(self, decision: AuthzDecision) -> None:
+        # emqx_access_control.erl:146-153,210-224,316-323 and emqx_authz.erl:467-485.
+        self._metrics.inc("client.authorize")
+        if decision.source == "cache":
+            self._metrics.inc("authorization.cache_hit")
+        else:
+            found = "authorization.nomatch" if decision.outcome == "nomatch" else None
+            self._metrics.inc(
+                "authorization.cache_miss", found or f"authorization.matched.{decision.outcome}"
+            )
+        self._metrics.inc("authorization.allow" if decision.allowed else "authorization.deny")
 
     # --- what the HTTP API does --------------------------------------------------------------
 
     def subscriber_count(self, topic: str) -> int:
         """Subscriptions a message on `topic` reaches now or, for persistent QoS>0 ones, later."""
         count = 0
-        for topic_filter, subscriptions in self._subscriptions.items():
-            if not matches(topic_filter, topic):
-                continue
-            for session, qos in subscriptions:
+        # A filter without wildcards matches only itself: look it up, scan only the others.
+        exact = [topic] if topic in self._subscriptions else []
+        wild = [f for f in self._subscriptions if ("+" in f or "#" in f) and matches(f, topic)]
+        for topic_filter in exact + wild:
+            for session, qos in self._subscriptions[topic_filter]:
                 if session.transitions.is_connected() or (not session.clean_session and qos > 0):
                     count += 1
         return count

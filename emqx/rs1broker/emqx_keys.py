@@ -19,6 +19,7 @@ AUTHZ_HTTP = "apps/emqx_auth_http/src/emqx_authz_http_schema.erl"
 HTTP_CONNECTOR = "apps/emqx_bridge_http/src/emqx_bridge_http_connector.erl"
 HTTP_BRIDGE = "apps/emqx_bridge_http/src/emqx_bridge_http_schema.erl"
 RULES = "apps/emqx_rule_engine/src/emqx_rule_engine_schema.erl"
+RESOURCE = "apps/emqx_resource/src/schema/emqx_resource_schema.erl"
 
 # Server TLS options: emqx_schema server_ssl_opts_schema/2 -> common_ssl_opts_schema/2.
 _SERVER_TLS = f"{SCHEMA} common_ssl_opts_schema"
@@ -102,10 +103,18 @@ KEYS: dict[str, str] = {
     " common_fields connector",
     "actions.http.*.parameters.method": f"{HTTP_BRIDGE} fields(parameters_opts) method_field",
     "actions.http.*.parameters.path": f"{HTTP_BRIDGE} fields(parameters_opts) path",
-    "actions.http.*.resource_opts.request_ttl": "apps/emqx_resource/src/schema/"
-    "emqx_resource_schema.erl request_ttl",
-    "actions.http.*.resource_opts.worker_pool_size": "apps/emqx_resource/src/schema/"
-    "emqx_resource_schema.erl worker_pool_size",
+    # resource_opts: emqx_bridge_http_schema fields(action_resource_opts) ->
+    # emqx_bridge_v2_schema common_action_resource_opts_subfields -> emqx_resource_schema.
+    **{
+        f"actions.http.*.resource_opts.{key}": f"{RESOURCE} {key}"
+        for key in (
+            "request_ttl",
+            "worker_pool_size",
+            "inflight_window",
+            "max_buffer_bytes",
+            "health_check_interval",
+        )
+    },
     "rule_engine.ignore_sys_message": f"{RULES} rule_engine_settings ignore_sys_message",
     "rule_engine.rules.*.sql": f"{RULES} fields(rules) sql",
     "rule_engine.rules.*.actions": f"{RULES} fields(rules) actions",

@@ -3,6 +3,7 @@
 POST /api/v5/publish          200 {"id"} | 202 {"reason_code": 16, ...} | 400 | 401
 POST /api/v5/publish/bulk     list in, list out; 200 all delivered, 202 some not
 DELETE /api/v5/clients/{id}   204 | 404 {"code": "CLIENTID_NOT_FOUND"}
+GET /api/v5/actions/{id}/metrics, /api/v5/rules/{id}/metrics, /api/v5/metrics (metrics_view.py)
 GET /status                   liveness, no auth (like EMQX's /status)
 Every /api/v5 call needs HTTP Basic auth with an API key.
 """
@@ -19,6 +20,7 @@ from aiohttp import web
 from rs1broker.api_keys import ApiKeys
 from rs1broker.broker import CompatBroker
 from rs1broker.client_info import new_message_id
+from rs1broker.metrics_view import MetricsView
 from rs1broker.topics import is_topic_name
 
 MAX_PAYLOAD = 1024 * 1024  # EMQX's default mqtt.max_packet_size
@@ -27,6 +29,7 @@ PUBLISH_PATHS = ("/api/v5/publish", "/api/v5/publish/bulk")
 BROKER_KEY: web.AppKey[CompatBroker] = web.AppKey("broker", CompatBroker)
 KEYS_KEY: web.AppKey[ApiKeys] = web.AppKey("keys", ApiKeys)
 NODE_KEY: web.AppKey[str] = web.AppKey("node", str)
+METRICS_KEY: web.AppKey[Callable[[], MetricsView]] = web.AppKey("metrics")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -125,6 +128,27 @@ async def kick_client(request: web.Request) -> web.Response:
     return _error(404, "CLIENTID_NOT_FOUND", "Client ID not found")
 
 
+async def action_metrics(request: web.Request) -> web.Response:
+    found = request.app[METRICS_KEY]().action(request.match_info["id"])
+    if found is None:
+        return _error(404, "NOT_FOUND", "Action not found")
+    return web.json_response(found)
+
+
+async def rule_metrics(request: web.Request) -> web.Response:
+    found = request.app[METRICS_KEY]().rule(request.match_info["id"])
+    if found is None:
+        return _error(404, "NOT_FOUND", "Rule Id Not Found")
+    return web.json_response(found)
+
+
+async def node_metrics(request: web.Request) -> web.Response:
+    counters = request.app[METRICS_KEY]().node()
+    if request.query.get("aggregate") == "true":
+        return web.json_response(counters)
+    return web.json_response([{"node": request.app[NODE_KEY], **counters}])
+
+
 async def status(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
     text = f"Node {node} is started\nrs1broker (EMQX-compatible local broker) is running\n"
@@ -164,14 +188,20 @@ async def require_api_key(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-def build_app(broker: CompatBroker, keys: ApiKeys, node: str) -> web.Application:
+def build_app(
+    broker: CompatBroker, keys: ApiKeys, node: str, metrics: Callable[[], MetricsView]
+) -> web.Application:
     app = web.Application(middlewares=[require_api_key])
     app[BROKER_KEY] = broker
     app[KEYS_KEY] = keys
     app[NODE_KEY] = node
+    app[METRICS_KEY] = metrics
     app.router.add_post("/api/v5/publish", publish)
     app.router.add_post("/api/v5/publish/bulk", publish_bulk)
     app.router.add_delete("/api/v5/clients/{clientid}", kick_client)
+    app.router.add_get("/api/v5/actions/{id}/metrics", action_metrics)
+    app.router.add_get("/api/v5/rules/{id}/metrics", rule_metrics)
+    app.router.add_get("/api/v5/metrics", node_metrics)
     app.router.add_get("/status", status)
     return app
 

@@ -19,11 +19,15 @@ from rs1broker.authn import HttpAuthenticator
 from rs1broker.authz import HttpAuthorizer
 from rs1broker.broker import CompatBroker
 from rs1broker.http_api import ApiServer, build_app
+from rs1broker.ledger import Ledger
+from rs1broker.metrics import MetricsRegistry
+from rs1broker.metrics_view import MetricsView
 from rs1broker.rule_engine import RuleEngine
 from rs1broker.settings import BrokerSettings
 from rs1broker.webhook_client import WebhookClient
 
 API_KEY_ENV = "EMQX_API_KEY"
+DRAIN_SECONDS = 2.0
 
 
 class BrokerService:
@@ -42,40 +46,55 @@ class BrokerService:
         self.api_keys = api_keys or ApiKeys.load(os.environ.get(API_KEY_ENV), settings.api_key_file)
         self._client: WebhookClient | None = None
         self._dispatcher: ActionDispatcher | None = None
+        self._ledger = Ledger(None)
+        self.metrics = MetricsRegistry(list(settings.actions), [r.rule_id for r in settings.rules])
         self._broker: CompatBroker | None = None
         self._api: ApiServer | None = None
 
     async def start(self) -> None:
         """Listen for MQTT and HTTP; mqtt_port/api_port then hold the bound ports."""
         s = self.settings
-        self._client = WebhookClient(max_connections=max(64, s.action_workers * 4))
-        self._dispatcher = ActionDispatcher(self._client, s.action_workers, s.retry_backoff)
+        self._ledger = Ledger(s.ledger_file)
+        self._client = WebhookClient(max_connections=256)
+        self._dispatcher = ActionDispatcher(
+            self._client, s.actions.values(), self.metrics, self._ledger, s.reorder_seed
+        )
         self._dispatcher.start()
+        rules = RuleEngine(s.rules, s.actions, self._dispatcher, s.node_name, self.metrics)
         broker = CompatBroker(
             host=self.host,
             port=self.mqtt_port,
             authn=HttpAuthenticator(s.authn, self._client),
             authz=HttpAuthorizer(s.authz, self._client),
             deny_action=s.authz.deny_action,
-            rules=RuleEngine(s.rules, s.actions, self._dispatcher, s.node_name),
+            rules=rules,
+            node_metrics=self.metrics.node,
+            ledger=self._ledger,
         )
         await broker.start()
         self._broker = broker  # only a started broker is shut down by stop()
         self.mqtt_port = broker.mqtt_port
-        api = ApiServer(build_app(broker, self.api_keys, s.node_name))
+        api = ApiServer(build_app(broker, self.api_keys, s.node_name, self.metrics_view))
         self.api_port = await api.start(self.host, self.api_port)
         self._api = api
 
-    async def stop(self) -> None:
-        """Stop listening, close every connection, give queued actions a moment, close HTTP."""
+    def metrics_view(self) -> MetricsView:
+        return MetricsView(self.metrics, self._dispatcher, self.settings.node_name)
+
+    async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop listening, close every connection, give queued actions `drain_seconds`
+        (what is left is lost, as EMQX's memory buffer is), close HTTP, and end the ledger
+        with this life's counters."""
         if self._api is not None:
             await self._api.stop()
         if self._broker is not None:
             await self._broker.shutdown()
         if self._dispatcher is not None:
-            await self._dispatcher.stop(drain_seconds=2.0)
+            await self._dispatcher.stop(drain_seconds)
+            self._ledger.write("metrics", **self.metrics_view().final())
         if self._client is not None:
             await self._client.close()
+        self._ledger.close()
         self._api = self._broker = self._dispatcher = self._client = None
 
 
@@ -124,7 +143,7 @@ class LocalBroker:
             self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None:
             self._thread.join(wait_s)
-        self._thread = None
+        self._thread = self._loop = None  # a second stop() is a no-op
 
     def __enter__(self) -> "LocalBroker":
         return self.start()

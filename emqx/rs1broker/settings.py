@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rs1broker.bytesize import size_bytes
 from rs1broker.config_file import ConfigError, read_config
 from rs1broker.durations import seconds
 from rs1broker.rule_sql import UnsupportedSql, rule_source
@@ -18,6 +19,13 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "emqx.conf"
 # EMQX's HTTP connector makes up to 3 attempts per request and never reads the action's
 # parameters.max_retries (emqx_bridge_http_connector.erl on_query_async: max_attempts, 3).
 EMQX_HTTP_ATTEMPTS = 3
+# resource_opts defaults: apps/emqx_resource/include/emqx_resource.hrl (e5.10.4) :131-151.
+DEFAULT_REQUEST_TTL = 45.0
+DEFAULT_WORKER_POOL_SIZE = 16
+DEFAULT_INFLIGHT_WINDOW = 100
+DEFAULT_MAX_BUFFER_BYTES = 256 * 1024 * 1024
+DEFAULT_HEALTH_CHECK_INTERVAL = 15.0
+DEFAULT_REORDER_SEED = 1  # rs1-only: deliveries are shuffled unless reorder_seed is None
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ class AuthzSettings:
     cache_ttl: float = 60.0
 
 
+DEFAULT_POOL_SIZE = 8  # emqx_bridge_http_connector.erl fields(config) pool_size
+
+
 @dataclass(frozen=True)
 class ActionSpec:
     """An HTTP action bound to its connector: where and how a rule output is sent."""
@@ -53,7 +64,27 @@ class ActionSpec:
     body_template: str | None  # None: the whole rule output as JSON
     attempts: int = EMQX_HTTP_ATTEMPTS
     connect_timeout: float = 15.0
-    request_timeout: float = 30.0
+    # The connector's pool: its actions share `pool_size` HTTP/1.1 connections, each carrying
+    # pipelined requests the server answers in order, so at most pool_size requests are
+    # served at a time (emqx_bridge_http_connector: pool_size 8, enable_pipelining 100).
+    connector: str = ""
+    pool_size: int = DEFAULT_POOL_SIZE
+    # resource_opts (emqx_resource_schema.erl); request_ttl is also each attempt's timeout.
+    request_ttl: float = DEFAULT_REQUEST_TTL
+    worker_pool_size: int = DEFAULT_WORKER_POOL_SIZE
+    inflight_window: int = DEFAULT_INFLIGHT_WINDOW
+    max_buffer_bytes: int = DEFAULT_MAX_BUFFER_BYTES
+    health_check_interval: float = DEFAULT_HEALTH_CHECK_INTERVAL
+    # EMQX's hidden resume_interval; not read from emqx.conf (tests set it directly).
+    resume_interval: float | None = None
+
+    @property
+    def retry_interval(self) -> float:
+        """How often a blocked buffer worker retries: resume_interval, by default
+        max(1ms, min(health_check_interval, request_ttl / 3)) (buffer_worker.erl:2526-2529)."""
+        if self.resume_interval is not None:
+            return self.resume_interval
+        return max(0.001, min(self.health_check_interval, self.request_ttl / 3))
 
 
 @dataclass(frozen=True)
@@ -71,9 +102,10 @@ class BrokerSettings:
     actions: dict[str, ActionSpec] = field(default_factory=dict)
     rules: tuple[RuleSpec, ...] = ()
     api_key_file: Path | None = None
-    # Local tunables (not in emqx.conf): action workers and retry backoff.
-    action_workers: int = 8
-    retry_backoff: float = 0.2
+    # rs1-only (not in emqx.conf): the seed of the deliberate delivery shuffle (None: off)
+    # and the ledger tap's file (None: off); see emqx/README.md.
+    reorder_seed: int | None = DEFAULT_REORDER_SEED
+    ledger_file: Path | None = None
 
 
 def load_settings(
@@ -93,7 +125,6 @@ def settings_from_config(conf: dict[str, Any]) -> BrokerSettings:
         actions=actions,
         rules=_rules(conf.get("rule_engine", {}).get("rules", {}), actions),
         api_key_file=Path(bootstrap) if bootstrap else None,
-        action_workers=max([8, *(int(c.get("pool_size", 8)) for c in connectors.values())]),
     )
 
 
@@ -168,6 +199,7 @@ def _action(name: str, action: dict[str, Any], connector: dict[str, Any]) -> Act
     headers = {str(k): str(v) for k, v in connector.get("headers", {}).items()}
     headers.update({str(k): str(v) for k, v in params.get("headers", {}).items()})
     body = params.get("body")
+    opts = action.get("resource_opts", {})
     return ActionSpec(
         name=name,
         method=str(params.get("method", "post")).lower(),
@@ -175,8 +207,23 @@ def _action(name: str, action: dict[str, Any], connector: dict[str, Any]) -> Act
         headers=headers,
         body_template=str(body) if body else None,
         connect_timeout=_duration(connector, "connect_timeout", 15.0),
-        request_timeout=_duration(params, "request_timeout", 30.0),
+        connector=str(action.get("connector", "")),
+        pool_size=int(connector.get("pool_size", DEFAULT_POOL_SIZE)),
+        request_ttl=_duration(opts, "request_ttl", DEFAULT_REQUEST_TTL),
+        worker_pool_size=int(opts.get("worker_pool_size", DEFAULT_WORKER_POOL_SIZE)),
+        inflight_window=int(opts.get("inflight_window", DEFAULT_INFLIGHT_WINDOW)),
+        max_buffer_bytes=_size(opts, "max_buffer_bytes", DEFAULT_MAX_BUFFER_BYTES),
+        health_check_interval=_duration(
+            opts, "health_check_interval", DEFAULT_HEALTH_CHECK_INTERVAL
+        ),
     )
+
+
+def _size(item: dict[str, Any], key: str, default: int) -> int:
+    try:
+        return size_bytes(item.get(key), default)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
 
 
 def _rules(section: dict[str, Any], actions: dict[str, ActionSpec]) -> tuple[RuleSpec, ...]:

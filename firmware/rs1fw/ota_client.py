@@ -7,6 +7,8 @@ publishing on ota/status, rebooting into a firmware version, the hourly MQTT pas
 Flow for an install: refuse a downgrade/reinstall up front → download (resumable) →
 verify size, sha256, ECDSA signature and the image header → install → reboot into the new
 version → self-test → success, or roll back (reboot into the old version) and report failed.
+An outage of the cloud during the download is waited out (rs1fw.ota_download), with
+`downloading` keep-alive reports, and is reported failed only past outage_budget_s.
 """
 
 import asyncio
@@ -108,6 +110,7 @@ class OtaClient:
             faults=self._faults,
             rng=self._jitter,
             on_progress=self._report_progress,
+            on_keepalive=self._report_keepalive,
             on_power_loss=lambda: _resolve(on_power_loss() if on_power_loss else None),
         )
 
@@ -257,6 +260,11 @@ class OtaClient:
     async def _report_progress(self, offer: InstallOffer, percent: int) -> None:
         await self._report(offer, Status.DOWNLOADING, progress=percent)
 
+    async def _report_keepalive(self, offer: InstallOffer, percent: int) -> None:
+        """Still downloading, waiting out the cloud's outage: one try (the next one follows
+        keepalive_s later), so an offline device never stalls its download on a report."""
+        await self._report(offer, Status.DOWNLOADING, progress=percent, attempts=1)
+
     async def _fail(self, offer: InstallOffer, error: OtaError) -> None:
         await self._report(offer, Status.FAILED, error=error.value)
 
@@ -267,6 +275,7 @@ class OtaClient:
         *,
         progress: int | None = None,
         error: str | None = None,
+        attempts: int | None = None,
     ) -> None:
         report = StatusReport(
             rollout_id=offer.rollout_id,
@@ -275,8 +284,10 @@ class OtaClient:
             progress=progress,
             error=error,
         ).payload()
-        for attempt in range(1, self._settings.publish_attempts + 1):
+        tries = attempts or self._settings.publish_attempts
+        for attempt in range(1, tries + 1):
             if await _resolve(self._publish(report)) is not False:
                 return
-            await asyncio.sleep(backoff_delay(attempt, self._settings, self._jitter))
+            if attempt < tries:
+                await asyncio.sleep(backoff_delay(attempt, self._settings, self._jitter))
         log.warning("%s: gave up publishing %s", self.device_id, status.value)

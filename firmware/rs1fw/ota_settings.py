@@ -18,12 +18,28 @@ class OtaFaults:
 class OtaSettings:
     chunk_size: int = 16 * 1024  # bytes per streamed read (an ESP32 OTA write buffer)
     request_timeout_s: float = 15.0
-    download_attempts: int = 6  # transient failures (5xx, resets, short reads) per job
-    offer_refreshes: int = 3  # 403 → fresh offer, at most this many times per job
+    # Failures that are neither the cloud's outage nor the image's (416, 425, a bad
+    # Content-Range, the offer endpoint's 401 around an hour's password turn), per job.
+    download_attempts: int = 6
+    offer_refreshes: int = 3  # 403 → fresh offer, at most this many times between progress
     backoff_initial_s: float = 0.5
-    backoff_max_s: float = 8.0
+    backoff_max_s: float = 8.0  # bounded retries and status publishes
+    # The cloud's outage (429, 500, 502, 503, 504, 408, refused/reset connections, timeouts,
+    # bodies cut short; on the firmware URL and the offer endpoint) never fails the job while
+    # it lasts under this long, counted from the last byte received: "R2 unavailable, devices
+    # retry OTA later". The partial image stays in Flash; the retry resumes with Range.
+    outage_budget_s: float = 1800.0
+    outage_backoff_max_s: float = 30.0  # retries in an outage: capped exponential, jittered
+    # While waiting out an outage, a `downloading` report with the unchanged progress goes out
+    # at most this often, so the rollout's per-device timeout (5 min from the last report)
+    # does not count a waiting device as timed_out.
+    keepalive_s: float = 60.0
     publish_attempts: int = 8  # a report while offline (e.g. rebooting) is retried
     power_loss_dark_s: float = 2.0
     install_s: float = 1.0  # writing the image to the inactive partition
     self_test_s: float = 0.5
     check_header: bool = True  # the image's RS1FW header must name the offered model/version
+
+    def __post_init__(self) -> None:
+        if self.outage_budget_s < 0 or self.keepalive_s <= 0 or self.outage_backoff_max_s <= 0:
+            raise ValueError("outage budget must be >= 0, keepalive and backoff cap positive")

@@ -7,6 +7,7 @@
 import { Readable } from "node:stream";
 import { Pool } from "undici";
 import { decode, encode } from "./wire.mjs";
+import { d1Error, kvError, r2Error } from "./faults.mjs";
 import { checkKvPut, checkStatement, countD1Query } from "./limits.mjs";
 import { WorkerQueue } from "./queues.mjs";
 
@@ -39,6 +40,37 @@ class Bridge {
 
   close() {
     return this.pool.close();
+  }
+}
+
+// One Worker's view of the bridge with the fault controller (faults.mjs) in front: every
+// D1/KV/R2 call of that Worker (its requests, crons, queue batches and Durable Objects, which
+// all use its env) is delayed or failed here, the way the real binding fails. Queue sends
+// pass as they are.
+export class FaultyBridge {
+  constructor(bridge, faults, worker) {
+    this.bridge = bridge;
+    this.faults = faults;
+    this.worker = worker;
+  }
+
+  async call(kind, binding, payload) {
+    if (this.faults.active.length && (kind === "d1" || kind === "kv")) {
+      if (await this.faults.apply(kind, { worker: this.worker, binding })) {
+        throw kind === "d1" ? d1Error() : kvError(payload.op);
+      }
+    }
+    return this.bridge.call(kind, binding, payload);
+  }
+
+  async fetch(path, headers, body) {
+    if (this.faults.active.length) {
+      const binding = path.split("/")[2]; // /r2/<binding>
+      if (await this.faults.apply("r2", { worker: this.worker, binding })) {
+        throw r2Error(headers["x-r2-op"]);
+      }
+    }
+    return this.bridge.fetch(path, headers, body);
   }
 }
 

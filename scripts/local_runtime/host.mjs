@@ -8,21 +8,33 @@
 // production, requests to one Worker do not share module state. Durable Objects and
 // WebSockets are emulated in process (durable_objects.mjs, websockets.mjs). Queues are
 // Miniflare's: the bridge Worker produces to them and consumes them for the Python Workers,
-// whose queue handlers run here (queues.mjs).
+// whose queue handlers run here (queues.mjs). Faults (failing D1/KV/R2 calls, the EMQX API,
+// chosen routes) can be injected for resilience tests (faults.mjs): RS1_FAULTS at start, and
+// GET/PUT/DELETE http://127.0.0.1:$RS1_CONTROL_PORT/faults while it runs. Local only.
 //
 // Usage: node scripts/local_runtime/host.mjs   (env: RS1_HOST, RS1_STATE_DIR, RS1_ISOLATES,
-//        RS1_DEVICE_API_PORT=8787, RS1_OTA_PORT=8788, RS1_TELEMETRY_PORT=8789)
+//        RS1_DEVICE_API_PORT=8787, RS1_OTA_PORT=8788, RS1_TELEMETRY_PORT=8789,
+//        RS1_FAULTS='[{"target": "d1", "rate": 0.1}]', RS1_CONTROL_PORT)
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { loadPyodide } from "pyodide";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-import { Bridge, makeBinding } from "./bindings.mjs";
+import { Bridge, FaultyBridge, makeBinding } from "./bindings.mjs";
 import { DurableObjects } from "./durable_objects.mjs";
 import { endToEnd, errorResponse, refuseUnparsed } from "./edge.mjs";
+import {
+  FaultController,
+  controlServer,
+  faultyFetch,
+  parseRules,
+  resetSocket,
+  unavailableResponse,
+} from "./faults.mjs";
 import { LIMITS, runInvocation } from "./limits.mjs";
-import { QueueService } from "./queues.mjs";
+import { QueueJournal } from "./queue_journal.mjs";
+import { QueueService, useJournal } from "./queues.mjs";
 import { answerUpgrade, workerGlobals } from "./websockets.mjs";
 
 // workerd runs in UTC: Dates, and the Python SDK's datetimes made from them (a queue message's
@@ -42,6 +54,9 @@ const WORKERS = [
 ];
 
 const log = (...args) => console.log(`[rs1-local ${new Date().toISOString()}]`, ...args);
+
+// The one fault controller of this host (faults.mjs): no rule, no fault.
+const faults = new FaultController({ log });
 
 function describeWorker({ config, port }) {
   const configPath = path.join(root, config);
@@ -97,10 +112,22 @@ async function startMiniflare(workers, queues) {
   return mf;
 }
 
-async function startPyodide() {
+// The origins of a Worker's EMQX API (the EMQX_API_URL var), whose fetches emqx_api faults fail.
+function emqxOrigins(worker) {
+  const url = { ...worker.vars, ...localVars() }.EMQX_API_URL;
+  try {
+    return new Set(url ? [new URL(url).origin] : []);
+  } catch {
+    return new Set();
+  }
+}
+
+async function startPyodide(worker) {
+  const fetch = faultyFetch(faults, worker.name, emqxOrigins(worker), (...a) => globalThis.fetch(...a));
   const py = await loadPyodide({
     indexURL: path.join(root, "node_modules/pyodide") + "/",
-    jsglobals: workerGlobals(), // `from js import WebSocketPair`, a Response that takes 101
+    // `from js import WebSocketPair`, a Response that takes 101, fetch with its faults
+    jsglobals: workerGlobals({ fetch }),
   });
   py.mountNodeFS("/rs1/workers", path.join(root, "workers"));
   py.mountNodeFS("/rs1/python_modules", path.join(root, "python_modules"));
@@ -123,9 +150,11 @@ function localVars() {
   return vars;
 }
 
-function makeEnv(worker, bridge, objects, dispatcher) {
+function makeEnv(worker, sharedBridge, objects, dispatcher) {
   // vars, plus secrets from .dev.vars (wrangler reads them into the same bindings).
   const env = { ...worker.vars, ...localVars() };
+  // This Worker's D1/KV/R2 calls pass the fault controller (its DOs and queue batches use env).
+  const bridge = new FaultyBridge(sharedBridge, faults, worker.name);
   for (const name of Object.keys(worker.d1)) env[name] = makeBinding(bridge, "d1", name);
   for (const name of Object.keys(worker.kv)) env[name] = makeBinding(bridge, "kv", name);
   for (const name of Object.keys(worker.r2)) env[name] = makeBinding(bridge, "r2", name);
@@ -243,9 +272,32 @@ function queueConsumer(worker, isolates, env) {
     });
 }
 
+// A route rule's fault for this request, if any (after its latency): a 503 in our error
+// contract with Retry-After, or a hang-up without an answer. True when it answered.
+async function routeFault(worker, req, res, socket = req.socket) {
+  const pathname = new URL(req.url, `http://${host}`).pathname;
+  const rule = await faults.apply("route", { worker: worker.name, path: pathname });
+  if (!rule) return false;
+  if (rule.error === "reset") {
+    resetSocket(socket);
+  } else if (res) {
+    await writeResponse(res, unavailableResponse(req.headers)).catch(() => res.destroy());
+  } else {
+    const response = unavailableResponse(req.headers);
+    const body = await response.text();
+    const lines = [`HTTP/1.1 503 Service Unavailable`, "connection: close"];
+    for (const [name, value] of response.headers) lines.push(`${name}: ${value}`);
+    lines.push(`content-length: ${Buffer.byteLength(body)}`, "", body);
+    socket.end(lines.join("\r\n"));
+  }
+  return true;
+}
+
 function serve(worker, isolates, env) {
   const pick = roundRobin(isolates);
   const server = http.createServer(async (req, res) => {
+    // Route faults first: the request never reaches Python.
+    if (faults.active.length && (await routeFault(worker, req, res))) return;
     const dispatcher = pick();
     let response;
     let ctx = null; // a Worker invocation's, whose waitUntil work runs on after the response
@@ -285,7 +337,8 @@ function serve(worker, isolates, env) {
   // Requests Node's parser refuses (a method it does not know, like TRACK, which Cloudflare's
   // edge refuses itself) still get the error contract, never a bare 400.
   server.on("clientError", (err, socket) => refuseUnparsed(err, socket));
-  server.on("upgrade", (req, socket, head) => {
+  server.on("upgrade", async (req, socket, head) => {
+    if (faults.active.length && (await routeFault(worker, req, null, socket))) return;
     const dispatcher = pick();
     const call = async () => {
       const request = await toWebRequest(req, worker);
@@ -297,8 +350,19 @@ function serve(worker, isolates, env) {
   return new Promise((resolve) => server.listen(worker.port, host, () => resolve(server)));
 }
 
+// Messages a killed host had accepted but not settled go to Miniflare's broker again.
+async function replayJournal(journal, bridge, producers) {
+  const bindingOf = Object.fromEntries(Object.entries(producers).map(([b, q]) => [q, b]));
+  const open = journal.recover();
+  for (const { queue, body, contentType } of open) {
+    await bridge.call("queue", bindingOf[queue], { op: "send", body, contentType });
+  }
+  if (open.length) log(`queue journal: ${open.length} message(s) accepted before a restart queued again`);
+}
+
 async function main() {
   const started = Date.now();
+  const startRules = process.env.RS1_FAULTS ? parseRules(process.env.RS1_FAULTS) : null; // bad: exit now
   const workers = WORKERS.map(describeWorker);
   const queues = new QueueService(log);
   const mfReady = startMiniflare(workers, queues);
@@ -307,7 +371,7 @@ async function main() {
   for (const w of workers) {
     const own = [];
     for (let i = 0; i < ISOLATES; i++) {
-      const { dispatcher } = await startPyodide();
+      const { dispatcher } = await startPyodide(w);
       dispatcher.load(w.module);
       own.push(dispatcher);
     }
@@ -315,6 +379,12 @@ async function main() {
   }
   const mf = await mfReady;
   const bridge = new Bridge(await mf.ready);
+  const producers = {}; // binding -> queue, over every Worker
+  for (const w of workers) {
+    for (const [binding, { queueName }] of Object.entries(w.queueProducers)) producers[binding] = queueName;
+  }
+  const journal = new QueueJournal(path.join(stateDir, "queue-journal.jsonl"), producers);
+  useJournal(journal);
   const objects = new DurableObjects(log);
   const envs = workers.map((w, i) => makeEnv(w, bridge, objects, isolates[i][0]));
   for (const [i, w] of workers.entries()) {
@@ -326,7 +396,16 @@ async function main() {
       }
     }
   }
+  await replayJournal(journal, bridge, producers);
   const servers = [];
+  // Before the Workers: once they answer /health, the control endpoint does too.
+  if (process.env.RS1_CONTROL_PORT) {
+    const port = Number(process.env.RS1_CONTROL_PORT);
+    servers.push(await controlServer(faults, port, log));
+    log(`fault control    http://127.0.0.1:${port}/faults  (GET, PUT a JSON list of rules, DELETE)`);
+  }
+  // RS1_FAULTS' windows count from here, as the Workers start answering.
+  if (startRules) faults.set(startRules, "RS1_FAULTS");
   for (const [i, w] of workers.entries()) {
     servers.push(await serve(w, isolates[i], envs[i]));
     log(`${w.name.padEnd(15)} http://${host}:${w.port}  (workers/${w.module}.py, ${ISOLATES} isolates)`);

@@ -13,6 +13,13 @@ import v8 from "node:v8";
 import { fromWire, HOST_SERVICE, toWire } from "./wire.mjs";
 import { checkQueueBatch, checkQueueSend, checkRetryDelay, countApiRequest } from "./limits.mjs";
 
+// The host's QueueJournal (queue_journal.mjs): accepted messages outlive a killed host, as
+// Cloudflare's do. None in unit tests of this module.
+let journal = null;
+export function useJournal(j) {
+  journal = j;
+}
+
 // --- values as workerd's JSG converts them ---------------------------------------------------
 
 // A JS value as a C++ `int` parameter (jsg/value.h): ToNumber, not finite -> 0, truncated,
@@ -112,7 +119,7 @@ export class WorkerQueue {
     const { bytes, wire } = serializeBody(body, contentType);
     checkQueueSend(bytes, delaySeconds);
     countApiRequest();
-    return this.#call({ op: "send", body: wire, contentType, delaySeconds });
+    return this.#journaled([{ body: wire, contentType }], { op: "send", body: wire, contentType, delaySeconds });
   }
 
   async sendBatch(messages, options) {
@@ -135,12 +142,25 @@ export class WorkerQueue {
     });
     checkQueueBatch(sized, delaySeconds);
     countApiRequest();
-    return this.#call({ op: "sendBatch", messages: sized.map((m) => m.wire), delaySeconds });
+    const wires = sized.map((m) => m.wire);
+    return this.#journaled(wires, { op: "sendBatch", messages: wires, delaySeconds });
   }
 
   async metrics() {
     countApiRequest();
     return this.#call({ op: "metrics" });
+  }
+
+  // Journaled before the broker takes them; a send the broker refused is settled again.
+  async #journaled(messages, payload) {
+    const queue = journal?.queueOf(this.#binding);
+    if (queue) journal.put(queue, messages);
+    try {
+      return await this.#call(payload);
+    } catch (err) {
+      if (queue) journal.done(queue, messages.map((m) => m.body));
+      throw err;
+    }
   }
 
   async #call(payload) {
@@ -330,6 +350,7 @@ const DEAD_LETTERS_KEPT = 1_000;
 export class QueueService {
   #consumers = new Map(); // queue -> { name, run(controller) }
   #deadLetters = new Map(); // dead-letter queue nobody consumes -> [{ id, timestamp, attempts, body }]
+  #letterSource = new Map(); // dead-letter queue -> the queue whose messages end there
   #log;
 
   constructor(log) {
@@ -342,6 +363,9 @@ export class QueueService {
   bridgeOptions(workers) {
     const { deadLetterQueues, ...options } = bridgeQueueOptions(workers, this.handler);
     for (const queue of deadLetterQueues) this.#deadLetters.set(queue, []);
+    for (const [queue, { deadLetterQueue }] of Object.entries(options.queueConsumers)) {
+      if (deadLetterQueue) this.#letterSource.set(deadLetterQueue, queue);
+    }
     return options;
   }
 
@@ -376,7 +400,10 @@ export class QueueService {
       const detail = err && err.type && typeof err.message === "string" ? err.message : err;
       this.#log(`${consumer.name} queue ${queue}: the handler failed; messages not acked are retried:`, detail);
     }
-    return result.decide(ids, failed);
+    const decisions = result.decide(ids, failed);
+    const settled = new Set(decisions.filter((d) => !d.retry).map((d) => d.id));
+    journal?.done(queue, messages.filter((m) => settled.has(m.id)).map((m) => toWire(m.body)));
+    return decisions;
   }
 
   // Miniflare drops messages sent to a queue nobody consumes; on Cloudflare a dead-letter queue
@@ -389,6 +416,9 @@ export class QueueService {
       this.#log(`queue ${queue} holds dead letter ${m.id} (sent ${new Date(m.timestamp).toISOString()}): ${preview}`);
     }
     this.#deadLetters.set(queue, kept.slice(-DEAD_LETTERS_KEPT));
+    // Settled for good: the host holds it here (Cloudflare: the dead-letter queue does).
+    const source = this.#letterSource.get(queue);
+    if (source) journal?.done(source, messages.map((m) => toWire(m.body)));
     return messages.map((m) => ({ id: m.id, retry: false }));
   }
 }

@@ -181,11 +181,12 @@ export const Response = new Proxy(NodeResponse, {
   },
 });
 
-// The `js` module the Python code sees: globalThis, plus workerd's WebSocket pieces.
-export function workerGlobals() {
+// The `js` module the Python code sees: globalThis, plus workerd's WebSocket pieces. `fetch`:
+// the outbound fetch to give the Worker (the host's, with its fault injection; default Node's).
+export function workerGlobals({ fetch = (...args) => globalThis.fetch(...args) } = {}) {
   return Object.create(globalThis, {
     // A Worker's fetch() is a subrequest, counted against its invocation's limit.
-    fetch: { value: (...args) => (countSubrequest(), globalThis.fetch(...args)) },
+    fetch: { value: (...args) => (countSubrequest(), fetch(...args)) },
     Response: { value: Response },
     WebSocketPair: { value: WebSocketPair },
     WebSocket: { value: WebSocket },

@@ -25,6 +25,8 @@ from rs1.live.protocol import PROTOCOL
 from rs1tools.devvars import ROOT, secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet_ota import FirmwareOta
+from rs1tools.ledger import Ledger
+from rs1tools.ledger_sources import BrokerMetrics, take
 from rs1tools.sessions import api_token, bearer, bootstrap_token
 from rs1tools.system import LocalSystem
 
@@ -206,7 +208,7 @@ def settled_overview(admin: httpx.Client, within_s: float = 30.0) -> dict:
     return overview
 
 
-def report(admin: httpx.Client, fleet: Fleet) -> None:
+def report(admin: httpx.Client, fleet: Fleet, led: Ledger) -> None:
     overview = settled_overview(admin)
     devices = overview["devices"]
     summary = fleet.summary()
@@ -215,10 +217,9 @@ def report(admin: httpx.Client, fleet: Fleet) -> None:
           f" ({(devices['online_ratio'] or 0):.0%})")  # fmt: skip
     versions = [(v["version"], v["devices"]) for v in overview["firmware_versions"]]
     print(f"  firmware versions  {versions}")
-    print(
-        f"  telemetry rows     {overview['telemetry_rows']} (exactly once; the fleet sent"
-        f" {summary.messages_sent} incl. {summary.duplicates_sent} deliberate duplicates)"
-    )
+    print(f"  telemetry rows     {overview['telemetry_rows']} (exactly once, every shard)")
+    for line in led.lines():
+        print(f"  {line}")
     print(f"  security events    {overview['security_events']}")
     print(f"  refused connects   {summary.refused} {summary.refused_by_reason}")
     print(f"  open alerts        {overview['open_alerts']}")
@@ -256,10 +257,24 @@ async def run(devices: int, seconds: float, state: Path) -> int:
             await zone_change(admin, fleet)
             table = await rollout(admin)
             print_table(table)
-            report(admin, fleet)
+            say("stopping the fleet; balancing the message ledger once the broker and the"
+                " ingest queue have drained ...")  # fmt: skip
+            led = await take_ledger(system, admin, fleet)
+            report(admin, fleet, led)
         await ota.close()
     say("done; the system is stopped (state kept in " + str(state) + ")")
-    return 0
+    return 1 if led.unexplained else 0
+
+
+async def take_ledger(system: LocalSystem, admin: httpx.Client, fleet: Fleet) -> Ledger:
+    def rows() -> int:
+        return int(admin.get("/admin/fleet").json()["telemetry_rows"])
+
+    metrics = BrokerMetrics(system.emqx_api_url, secret("EMQX_API_KEY"))
+    try:
+        return await take(fleet, metrics, system.broker_ledger, [system.state_dir], rows)
+    finally:
+        metrics.close()
 
 
 def main(argv: list[str] | None = None) -> int:

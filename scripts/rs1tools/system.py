@@ -12,11 +12,13 @@ from typing import Any
 import httpx
 
 from rs1tools.devvars import secret
+from rs1tools.faults import FaultControl
 from rs1tools.localstack import (
     DEFAULT_PORTS,
     ROOT,
     LocalStack,
     free_port,
+    kill_group,
     signals_deferred,
     spawn,
     stop_group,
@@ -40,19 +42,40 @@ class LocalSystem:
     worker_vars: dict[str, str] = field(default_factory=dict)
     stack: LocalStack | None = None
     broker: subprocess.Popen[bytes] | None = None
+    # The host's fault injection, switched through fault_control() (rs1tools.faults).
+    faults: bool = False
+    isolates: int | None = None  # Pyodide isolates per Worker (None: the host's default)
     _handlers: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def on_free_ports(
-        cls, state_dir: Path, *, worker_vars: dict[str, str] | None = None
+        cls,
+        state_dir: Path,
+        *,
+        worker_vars: dict[str, str] | None = None,
+        faults: bool = False,
+        isolates: int | None = None,
     ) -> "LocalSystem":
         ports = {n: free_port() for n in ("device_api", "ota", "telemetry")}
         worker_vars = {} if worker_vars is None else worker_vars
-        return cls(state_dir, ports, free_port(), free_port(), worker_vars=worker_vars)
+        return cls(
+            state_dir,
+            ports,
+            free_port(),
+            free_port(),
+            worker_vars=worker_vars,
+            faults=faults,
+            isolates=isolates,
+        )
 
     @property
     def emqx_api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def broker_ledger(self) -> Path:
+        """The broker's ledger file (rs1broker --ledger-file), in the state directory."""
+        return self.state_dir / "broker-ledger.jsonl"
 
     @property
     def urls(self) -> dict[str, str]:
@@ -75,8 +98,41 @@ class LocalSystem:
         started = time.monotonic()
         worker_vars = {"EMQX_API_URL": self.emqx_api_url, **self.worker_vars}
         ports = self.ports or dict(DEFAULT_PORTS)
-        self.stack = LocalStack(state_dir=self.state_dir, ports=ports, worker_vars=worker_vars)
+        self.stack = LocalStack(
+            state_dir=self.state_dir,
+            ports=ports,
+            worker_vars=worker_vars,
+            faults=self.faults,
+            isolates=self.isolates,
+        )
         self.stack.start()
+        self._start_broker()
+        return time.monotonic() - started
+
+    def fault_control(self) -> FaultControl:
+        """The Workers host's fault injection (needs faults=True)."""
+        if self.stack is None:
+            raise RuntimeError("the local system is not started")
+        return FaultControl(self.stack.control_url)
+
+    def restart_host(self, kill: bool = False) -> float:
+        """Restart the Workers host (SIGKILL with kill=True) on the same ports and state; the
+        broker stays up. Returns seconds from the stop until every Worker is healthy."""
+        if self.stack is None:
+            raise RuntimeError("the local system is not started")
+        return self.stack.restart(kill=kill)
+
+    def restart_broker(self, kill: bool = False) -> float:
+        """Stop the broker's process group (SIGKILL with kill=True) and start it again on the
+        same MQTT and API ports; returns seconds from the stop until its /status answers."""
+        if self.broker is None:
+            raise RuntimeError("the local broker is not started")
+        started = time.monotonic()
+        if kill:
+            kill_group(self.broker)
+        else:
+            stop_group(self.broker)
+        self.broker = None
         self._start_broker()
         return time.monotonic() - started
 
@@ -96,7 +152,8 @@ class LocalSystem:
             self.broker = spawn(
                 [str(ROOT / ".venv" / "bin" / "python"), "-m", "rs1broker"]
                 + ["--config", str(ROOT / "emqx" / "emqx.conf"), "--log-level", "warning"]
-                + ["--mqtt-port", str(self.mqtt_port), "--api-port", str(self.api_port)],
+                + ["--mqtt-port", str(self.mqtt_port), "--api-port", str(self.api_port)]
+                + ["--ledger-file", str(self.broker_ledger)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

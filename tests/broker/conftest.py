@@ -6,7 +6,6 @@ caches, sessions and recorded requests never leak between tests.
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 import pytest
 from broker.constants import API_KEY, CONFIG, WEBHOOK_SECRET
@@ -33,7 +32,7 @@ def webhooks() -> Iterator[RecordingWebhookServer]:
 def settings(webhooks: RecordingWebhookServer) -> BrokerSettings:
     """emqx/emqx.conf as the local broker reads it, webhooks pointed at the recorder."""
     env = {"WEBHOOK_SECRET": WEBHOOK_SECRET, "RS1_WEBHOOK_BASE": webhooks.url}
-    return replace(load_settings(CONFIG, env), retry_backoff=0.05)
+    return load_settings(CONFIG, env)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Rule 6: one concise log line per refused connection, denied authorization, failed action."""
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -34,7 +35,7 @@ def test_refused_connection_and_denied_authz_are_logged(
     assert "subscribe opticworks/dev-b/ota/trigger clientid=dev-b" in denied
 
 
-def test_an_action_that_cannot_connect_is_retried_then_logged_once(
+def test_an_action_that_cannot_connect_is_logged_once_when_dropped(
     start_broker: Callable[..., LocalBroker],
     settings: BrokerSettings,
     webhooks: RecordingWebhookServer,
@@ -42,15 +43,21 @@ def test_an_action_that_cannot_connect_is_retried_then_logged_once(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="rs1broker")
     action = settings.actions["http:rs1_telemetry"]
-    nowhere = replace(action, url="http://127.0.0.1:9/webhook/telemetry")  # port 9: refused
+    nowhere = replace(
+        action,
+        url="http://127.0.0.1:9/webhook/telemetry",  # port 9: refused
+        request_ttl=0.5,
+        resume_interval=0.1,
+    )
     broker = start_broker(replace(settings, actions={**settings.actions, action.name: nowhere}))
     device = MqttClient(broker.mqtt_port, "dev-c", "dev-c", "pw")
     try:
         device.connect()
         device.publish("opticworks/dev-c/telemetry", "x", qos=1)
-        device.publish("opticworks/dev-c/state", "after", qos=1)
-        webhooks.wait_for("/webhook/device-state")  # queued behind the failing action
+        deadline = time.monotonic() + 5
+        while not _lines(caplog, "action http:rs1_telemetry") and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         device.close()
-    (failed,) = _lines(caplog, "action http:rs1_telemetry failed")
-    assert "after 3 attempts" in failed and "ConnectError" in failed
+    (dropped,) = _lines(caplog, "action http:rs1_telemetry")
+    assert "dropped (expired)" in dropped and "dev-c" in dropped

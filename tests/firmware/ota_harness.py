@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -25,6 +26,9 @@ FAST = OtaSettings(
     backoff_initial_s=0.01,
     backoff_max_s=0.05,
     publish_attempts=4,
+    outage_budget_s=3.0,
+    outage_backoff_max_s=0.02,
+    keepalive_s=5.0,  # above every FAST wait: no keep-alive unless a test asks for one
     power_loss_dark_s=0.05,
     install_s=0.01,
     self_test_s=0.01,
@@ -59,6 +63,7 @@ class FakeDevice:
 
     firmware_version: str = "1.0.0"
     statuses: list[dict[str, object]] = field(default_factory=list)
+    published_at: list[float] = field(default_factory=list)  # time.monotonic() per status
     reboots: list[str] = field(default_factory=list)
     power_losses: int = 0
     bricked: int = 0
@@ -78,6 +83,7 @@ class FakeDevice:
             self.offline_publishes -= 1
             return False
         self.statuses.append(payload)
+        self.published_at.append(time.monotonic())
         for predicate, event in self._watches:
             if predicate(payload):
                 event.set()

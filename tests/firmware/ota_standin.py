@@ -3,7 +3,9 @@
 Serves one image at an HMAC-signed, expiring URL (403 JSON when expired or tampered),
 honours `Range: bytes=N-` (206 + Content-Range, 416 past the end), and answers
 GET /firmware/{model}/offer for an authenticated device (200 with a fresh URL, or 204).
-Knobs simulate a flaky network: 503s, a connection cut mid-body, a slow body.
+Knobs simulate a flaky network and a cloud outage: error answers (503 or any status),
+connections closed without an answer, an outage lasting a while (from the start or from a
+connection cut mid-body), an offer endpoint that is down, a slow body.
 """
 
 import hashlib
@@ -50,8 +52,15 @@ class OtaWorkerStandIn:
     password: str
     url_ttl_s: float = 60.0
     pending: bool = True  # False: the offer endpoint answers 204
-    fail_next: int = 0  # answer this many firmware GETs with 503
+    fail_next: int = 0  # answer this many firmware GETs with fail_status
+    fail_status: int = 503
+    reset_next: int = 0  # close this many firmware GETs' connections without an answer
+    outage_until: float = 0.0  # time.monotonic(): firmware GETs get fail_status until then
     cut_after: int | None = None  # close the connection once after this many body bytes
+    outage_after_cut_s: float | None = None  # the cut starts an outage this long
+    fail_after_cut: int = 0  # the cut adds this many to fail_next
+    reset_after_cut: int = 0  # and this many to reset_next
+    offer_fail_next: int = 0  # answer this many offer requests with 503
     chunk_delay_s: float = 0.0
     seen: list[Seen] = field(default_factory=list)
     base: str = ""
@@ -98,6 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
         worker = self.server.worker
         parts = urlsplit(self.path)
         if parts.path == f"/firmware/{worker.release.model}/offer":
+            if worker.offer_fail_next > 0:
+                worker.offer_fail_next -= 1
+                self._answer(503, {"error": "unavailable"})
+                return
             self._offer(worker)
         elif parts.path.endswith(".bin"):
             self._firmware(worker, parts.path, parts.query)
@@ -138,9 +151,14 @@ class _Handler(BaseHTTPRequestHandler):
         if refusal := worker.url_refusal(path, query):
             self._answer(403, {"error": refusal})
             return
-        if worker.fail_next > 0:
-            worker.fail_next -= 1
-            self._answer(503, {"error": "unavailable"})
+        if worker.reset_next > 0:
+            worker.reset_next -= 1
+            self._record(0)  # no answer at all: the client sees the connection closed
+            self.close_connection = True
+            return
+        if worker.fail_next > 0 or time.monotonic() < worker.outage_until:
+            worker.fail_next = max(0, worker.fail_next - 1)
+            self._answer(worker.fail_status, {"error": "unavailable"})
             return
         image = worker.release.image
         start = _range_start(self.headers.get("Range"))
@@ -165,6 +183,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             for offset in range(0, len(body), _CHUNK):
                 if limit is not None and offset >= limit:
+                    if worker.outage_after_cut_s is not None:
+                        worker.outage_until = time.monotonic() + worker.outage_after_cut_s
+                    worker.fail_next += worker.fail_after_cut
+                    worker.reset_next += worker.reset_after_cut
                     self.close_connection = True
                     return  # Content-Length promised more: the client sees a cut body
                 self.wfile.write(body[offset : offset + _CHUNK])

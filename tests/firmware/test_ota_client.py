@@ -2,8 +2,11 @@
 
 import asyncio
 import dataclasses
+import itertools
+import time
 
 import httpx
+import pytest
 from firmware.ota_harness import (
     FAST,
     IMAGE_SIZE,
@@ -13,7 +16,7 @@ from firmware.ota_harness import (
     make_release,
     run,
 )
-from firmware.ota_standin import OtaWorkerStandIn, running
+from firmware.ota_standin import OtaWorkerStandIn, Seen, running
 from rs1fw.images import build_image
 from rs1fw.ota_client import OtaClient
 from rs1fw.ota_settings import OtaFaults, OtaSettings
@@ -104,8 +107,9 @@ def test_nothing_pending_stops_quietly(worker, device, public_pem):
     assert device.trail() == ["downloading:0"] and device.reboots == []
 
 
-def test_transient_errors_are_retried_then_given_up(worker, device, public_pem):
-    worker.fail_next = 2
+def test_bounded_transient_errors_are_retried_then_given_up(worker, device, public_pem):
+    """425 is neither the cloud's outage nor the image's fault: a bounded number of tries."""
+    worker.fail_status, worker.fail_next = 425, 2
     run(_install(worker, device, public_pem))
     assert device.trail() == SUCCESS
 
@@ -113,6 +117,97 @@ def test_transient_errors_are_retried_then_given_up(worker, device, public_pem):
     run(_install(worker, retried, public_pem))
     assert _errors(retried) == ["download_failed"] and retried.reboots == []
     assert worker.fail_next == 99 - FAST.download_attempts
+
+
+# --- the cloud's outage: waited out, never the device's failure -----------------------------
+
+OLD_ATTEMPTS = 6  # before: the sixth transient failure of a job reported download_failed
+CUT = 20_480  # cut_after=20_000 ends the first body at a 4 KiB chunk boundary
+
+
+def _range_start(seen: Seen) -> int | None:
+    return None if seen.range is None else int(seen.range.removeprefix("bytes=").rstrip("-"))
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504, "reset"])
+def test_an_outage_longer_than_the_old_attempts_resumes_with_range(
+    worker, device, public_pem, status
+):
+    worker.cut_after = 20_000  # some bytes in Flash first, then the cloud goes away
+    if status == "reset":
+        worker.reset_after_cut = 3 * OLD_ATTEMPTS
+    else:
+        worker.fail_status, worker.fail_after_cut = status, 3 * OLD_ATTEMPTS
+    run(_install(worker, device, public_pem))
+
+    assert device.trail() == SUCCESS and _errors(device) == []
+    gets = worker.firmware_gets()
+    assert (gets[0].range, gets[0].status) == (None, 200)
+    assert len(gets) == 2 + 3 * OLD_ATTEMPTS  # every outage answer was followed by a retry
+    assert {_range_start(g) for g in gets[1:]} == {CUT}  # never restarted from byte 0
+    assert gets[-1].status == 206
+
+
+def test_an_outage_of_the_offer_endpoint_is_waited_out_too(worker, device, public_pem):
+    worker.offer_fail_next = 2 * OLD_ATTEMPTS
+    run(_install(worker, device, public_pem, message=worker.install_message(ttl_s=-1)))
+
+    assert device.trail() == SUCCESS
+    offers = [s.status for s in worker.seen if s.path.endswith("/offer")]
+    assert offers == [503] * (2 * OLD_ATTEMPTS) + [200]
+
+
+def _reported(device: FakeDevice, label: str) -> list[float]:
+    """When the device published the status `label` ("downloading:31")."""
+    return [at for at, t in zip(device.published_at, device.trail(), strict=True) if t == label]
+
+
+def test_keepalive_reports_go_out_at_the_interval_while_waiting(worker, device, public_pem):
+    keepalive, outage = 0.1, 0.75
+    settings = dataclasses.replace(FAST, keepalive_s=keepalive, outage_backoff_max_s=0.05)
+    worker.cut_after, worker.outage_after_cut_s = 20_000, outage
+    run(_install(worker, device, public_pem, settings=settings))
+
+    waiting = f"downloading:{CUT * 100 // IMAGE_SIZE}"  # 31: not a 25% mark, only keep-alives
+    times = _reported(device, "downloading:25") + _reported(device, waiting)
+    # the first keep-alive follows the last real report (25%) by one interval, then one per
+    # interval: never more often, and not much later (a retry is at most 50 ms away; the
+    # rest is slack for a loaded machine)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(keepalive - 0.01 <= gap <= keepalive + 0.2 for gap in gaps), gaps
+    assert 3 <= len(gaps) <= outage / keepalive + 1
+    # with the keep-alives taken out, the trail is an ordinary successful install
+    assert [t for t in device.trail() if t != waiting] == SUCCESS
+    assert _errors(device) == [] and device.reboots == ["1.2.0"]
+
+
+def test_an_exhausted_outage_budget_reports_failed(worker, device, public_pem):
+    budget = 0.4
+    settings = dataclasses.replace(
+        FAST, outage_budget_s=budget, keepalive_s=0.1, outage_backoff_max_s=0.05
+    )
+    worker.fail_next = 10**6  # down for good
+    started = time.monotonic()
+    run(_install(worker, device, public_pem, settings=settings))
+
+    assert _errors(device) == ["download_failed"] and device.reboots == []
+    failed_at = device.published_at[-1]
+    assert failed_at - started >= budget  # not a moment before the budget is spent
+    assert failed_at - started < budget + 0.5
+    trail = device.trail()
+    assert trail[-1] == "failed" and set(trail[:-1]) == {"downloading:0"}
+    assert 2 <= len(trail) - 2 <= budget / 0.1 + 1  # keep-alives while waiting
+    assert len(worker.firmware_gets()) > OLD_ATTEMPTS
+
+
+@pytest.mark.parametrize("status", [400, 404, 410, 451])
+def test_a_4xx_that_can_never_succeed_fails_at_once(worker, device, public_pem, status):
+    worker.fail_status, worker.fail_next = status, 10**6
+    run(_install(worker, device, public_pem))
+
+    assert _errors(device) == ["download_failed"] and device.reboots == []
+    assert [s.status for s in worker.firmware_gets()] == [status]  # no retry
+    assert device.trail() == ["downloading:0", "failed"]
 
 
 def _tampered() -> bytes:

@@ -1,5 +1,8 @@
 """Fault parsing and the seed-determined assignment of faults to devices."""
 
+import asyncio
+
+import aiomqtt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,3 +78,21 @@ def test_seeds_pick_different_devices(seed: int) -> None:
     specs = (FaultSpec(Fault.FLAKY, 0.5),)
     picks = {tuple(assign_faults(40, specs, s)) for s in (seed, seed + 1, seed + 2)}
     assert len(picks) > 1
+
+
+class RefusingClient:
+    """A broker link whose SUBACK refuses one of the device's own topics (a cached denial
+    left by a transient authz failure)."""
+
+    async def subscribe(self, topics: list[tuple[str, int]]) -> list[int]:
+        return [1, 0x80, 1][: len(topics)]
+
+
+def test_a_refused_own_subscription_ends_the_session_so_the_device_reconnects(
+    offline_device,
+) -> None:
+
+    device = offline_device()
+    with pytest.raises(aiomqtt.MqttError, match="own subscription refused"):
+        asyncio.run(device._subscribe(RefusingClient()))
+    assert device.cut_reason == "own subscription refused"  # counted as the drop's cause

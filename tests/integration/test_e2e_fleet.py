@@ -8,16 +8,31 @@ import pytest
 
 from rs1.devices import access_cache
 from rs1.identity.claim import claim_code
+from rs1tools import ledger_sources
+from rs1tools.devvars import secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet.config import FaultTiming
 
 DEVICES = 50
+ROUTE = ledger_sources.TelemetryRoute.from_settings()
+
+
+def broker_metrics(system) -> ledger_sources.BrokerMetrics | None:
+    """The broker's metrics API and ledger tap: the local system's (an external one may not
+    have our broker's tap)."""
+    if system.broker_ledger is None or system.emqx_api_url is None:
+        return None
+    return ledger_sources.BrokerMetrics(system.emqx_api_url, secret("EMQX_API_KEY"))
 
 
 @pytest.fixture(autouse=True)
 def _needs_broker(system) -> None:
     if system.mqtt_port is None:
         pytest.skip("needs the system's MQTT broker (RS1_MQTT_PORT, RS1_EMQX_API_URL)")
+
+
+def telemetry_rows(admin: httpx.Client) -> int:
+    return int(admin.get("/admin/fleet").json()["telemetry_rows"])
 
 
 def telemetry_ids(admin: httpx.Client, device_id: str) -> list[str]:
@@ -52,6 +67,11 @@ def test_fleet_end_to_end(system, admin, as_user) -> None:
 
 
 async def scenario(config: FleetConfig, admin: httpx.Client, system, as_user) -> None:
+    metrics = broker_metrics(system)
+    before = None
+    if metrics is not None:  # what earlier tests sent through this broker is not ours
+        ledger_sources.settle(metrics, ROUTE, lambda: telemetry_rows(admin))
+        before = ledger_sources.mark(metrics, system.broker_ledger, ROUTE)
     async with Fleet(config) as fleet:
         devices = fleet.devices
         wrong = [d for d in devices if d.fault and d.fault.value == "wrong-password"]
@@ -125,3 +145,14 @@ async def scenario(config: FleetConfig, admin: httpx.Client, system, as_user) ->
             ),
             bound,
         )
+
+        # Every telemetry message the fleet sent is accounted for, from device to D1.
+        if metrics is None:
+            return
+        led = await ledger_sources.take(
+            fleet, metrics, system.broker_ledger, [system.state_dir],
+            lambda: telemetry_rows(admin), since=before,
+        )  # fmt: skip
+        print("\n".join(led.lines()))
+        assert led.unexplained == 0, led.lines()
+        assert led.stored > 0 and led.duplicates > 0

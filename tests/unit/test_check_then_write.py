@@ -166,6 +166,27 @@ def test_racing_rollout_creates_start_one(rnd) -> None:
     assert sum(isinstance(r, ro.RolloutActive) for r in results) == 4
     live = asyncio.run(db.all("SELECT rollout_id FROM ota_rollouts WHERE status = 'active'"))
     assert len(live) == 1
+    # Each refusal names the live rollout: a client retrying a create that answered 503
+    # after its insert committed recognises its own.
+    for refused in (r for r in results if isinstance(r, ro.RolloutActive)):
+        assert refused.details == {"rollout_id": live[0]["rollout_id"], "firmware_version": "2.0.0"}
+
+
+def test_a_storage_failure_after_the_insert_still_answers_the_created_rollout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 503 after the commit would make the caller's retry a 409: the first evaluation is
+    left to the cron instead."""
+    db = fresh_db()
+    svc = unit_services(db, Clock(NOW))
+
+    async def failing(*args: object, **kwargs: object) -> str:
+        raise StorageError("D1_ERROR: Network connection lost.")
+
+    monkeypatch.setattr(ro, "evaluate", failing)
+    rollout = asyncio.run(ro.create(svc, _new(db), T0))
+    stored = asyncio.run(db.all("SELECT rollout_id, status FROM ota_rollouts"))
+    assert stored == [{"rollout_id": rollout.rollout_id, "status": "active"}]
 
 
 def _started(svc, db) -> ro.Rollout:

@@ -4,7 +4,9 @@
         --faults flaky:0.1,wrong-password:0.02,clock-skew:0.05,foreign-topic:0.02,power-loss:0.05
 
 Without --secrets the fleet enrols its MACs through the admin API (rotate=true, so a re-run
-with the same --seed re-keys the same devices). Exit code 0 unless the fleet cannot start.
+with the same --seed re-keys the same devices). With --ledger-state (a local system) the
+summary ends with the message ledger. Exit code 0 unless the fleet cannot start (2) or the
+ledger has unexplained messages (1).
 """
 
 import argparse
@@ -18,11 +20,15 @@ import signal
 import sys
 from pathlib import Path
 
+from rs1tools import ledger_sources
+from rs1tools.devvars import secret
 from rs1tools.fleet.config import FleetConfig
 from rs1tools.fleet.faults import FaultSpec, parse_faults
 from rs1tools.fleet.identity import FleetStartError, write_secrets
 from rs1tools.fleet.progress import describe, show_progress
 from rs1tools.fleet.runner import Fleet, resolve_identities
+from rs1tools.ledger import Ledger
+from rs1tools.localstack import local_d1_query
 
 EXIT_CANNOT_START = 2
 
@@ -32,6 +38,11 @@ def _faults(text: str) -> tuple[FaultSpec, ...]:
         return parse_faults(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _state_interval(text: str) -> float | None:
+    seconds = float(text)
+    return None if seconds == 0 else seconds
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,11 +60,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--secrets", type=Path, help="secrets CSV (rs1ctl enroll-batch output)")
     p.add_argument("--write-secrets", type=Path, help="save the enrolled secrets here")
     p.add_argument("--telemetry-interval", type=float, default=5.0, help="seconds")
+    p.add_argument(
+        "--telemetry-qos", type=int, choices=(0, 1), default=1, help="state/OTA stay QoS 1"
+    )
+    p.add_argument(
+        "--state-interval",
+        type=_state_interval,
+        default=90.0,
+        help="re-announce state every N s (± 10%%); 0: only on connect",
+    )
     p.add_argument("--clock-speed", type=float, default=1.0, help="device time / real time")
-    p.add_argument("--duplicates", type=float, default=0.02, help="QoS 1 resend probability")
+    p.add_argument("--duplicates", type=float, default=0.02, help="telemetry resend probability")
     p.add_argument("--keepalive", type=int, default=30)
     p.add_argument("--ramp", type=float, default=5.0, help="spread boots over N seconds")
     p.add_argument("--firmware", default="1.0.0")
+    p.add_argument(
+        "--ledger-state",
+        type=Path,
+        help="a local system's state directory (make dev: .state): balance the message ledger"
+        " against its broker (--broker-api) and D1 at the end",
+    )
+    p.add_argument("--broker-api", default="http://127.0.0.1:18083", help="with --ledger-state")
     return p
 
 
@@ -66,6 +93,8 @@ def config_from(args: argparse.Namespace) -> FleetConfig:
         api=args.api,
         secrets=args.secrets,
         telemetry_interval_s=args.telemetry_interval,
+        telemetry_qos=args.telemetry_qos,
+        state_interval_s=args.state_interval,
         clock_speed=args.clock_speed,
         faults=args.faults,
         seed=args.seed,
@@ -76,7 +105,24 @@ def config_from(args: argparse.Namespace) -> FleetConfig:
     )
 
 
-async def run(config: FleetConfig, write_to: Path | None, as_json: bool) -> int:
+async def balance(fleet: Fleet, state: Path, broker_api: str) -> Ledger:
+    """The message ledger of this run (rs1tools.ledger): the broker's metrics API and ledger
+    tap, and the local D1 in `state`."""
+    metrics = ledger_sources.BrokerMetrics(broker_api, secret("EMQX_API_KEY"))
+    tap = state / "broker-ledger.jsonl"
+
+    def rows() -> int:
+        return int(local_d1_query(state, "SELECT COUNT(*) AS n FROM telemetry_raw")[0]["n"])
+
+    try:
+        return await ledger_sources.take(fleet, metrics, tap, [state], rows)
+    finally:
+        metrics.close()
+
+
+async def run(
+    config: FleetConfig, write_to: Path | None, as_json: bool, ledger_at: tuple[Path, str] | None
+) -> int:
     if write_to is not None:  # enrol once, save, then run from the saved identities
         identities = tuple(await resolve_identities(config))
         write_secrets(write_to, list(identities))
@@ -94,8 +140,12 @@ async def run(config: FleetConfig, write_to: Path | None, as_json: bool) -> int:
         progress.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await progress
-    print(json.dumps(summary.to_dict(), indent=2) if as_json else describe(summary))
-    return 0
+    led = None if ledger_at is None else await balance(fleet, *ledger_at)
+    if as_json:
+        print(json.dumps({**summary.to_dict(), "ledger": led and led.to_dict()}, indent=2))
+    else:
+        print(describe(summary) + ("" if led is None else "\n" + "\n".join(led.lines())))
+    return 0 if led is None or not led.unexplained else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fleet: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
     try:
-        return asyncio.run(run(config, args.write_secrets, args.json))
+        ledger_at = None if args.ledger_state is None else (args.ledger_state, args.broker_api)
+        return asyncio.run(run(config, args.write_secrets, args.json, ledger_at))
     except FleetStartError as exc:
         print(f"fleet: cannot start: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START

@@ -31,6 +31,11 @@ class FleetConfig:
     secrets: Path | None = None  # a secrets CSV instead of enrolling through the API
     identities: tuple[DeviceIdentity, ...] | None = None  # pre-made identities (tests)
     telemetry_interval_s: float = 5.0
+    telemetry_qos: int = 1  # 0 or 1; state, ota/status and config/status are always QoS 1
+    # `state` is re-announced this often (± 10% jitter), besides on connect; None: only on
+    # connect. Keep it above EMQX's authz cache TTL (60 s) so each re-announcement gets a
+    # fresh authz check (firmware/README.md, "State announcements").
+    state_interval_s: float | None = 90.0
     clock_speed: float = 1.0
     faults: tuple[FaultSpec, ...] = ()
     seed: int = 1
@@ -49,3 +54,7 @@ class FleetConfig:
             raise ValueError("telemetry interval and clock speed must be positive")
         if not 0 <= self.duplicate_rate <= 1:
             raise ValueError("duplicate_rate must be within 0..1")
+        if self.telemetry_qos not in (0, 1):
+            raise ValueError("telemetry_qos must be 0 or 1")
+        if self.state_interval_s is not None and self.state_interval_s <= 0:
+            raise ValueError("state_interval_s must be positive (or None)")

@@ -34,7 +34,8 @@ from rs1tools.fleet.tasks import first_completed, pause
 
 log = logging.getLogger(__name__)
 MQTT_LOG = logging.getLogger("rs1tools.fleet.mqtt")  # paho's chatter, kept apart
-QOS = 1
+QOS = 1  # state, ota/status, config/status; telemetry uses config.telemetry_qos
+STATE_JITTER = 0.1  # state heartbeat: interval × uniform(0.9, 1.1)
 SUBSCRIPTIONS = (("ota", "trigger"), ("config", "update"), ("diag", "request"))
 
 
@@ -82,6 +83,7 @@ class SimDevice:
         self.reconnects = 0
         self.boots = 0
         self.last_refusal: str | None = None
+        self.announcements = 0  # `state` publishes acked (on connect and heartbeats)
         self.radar = Radar(self.rng)
         self.rssi_base = self.rng.randint(-85, -45)
         self.ip = f"10.{(index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{(index & 0xFF) or 1}"
@@ -229,8 +231,30 @@ class SimDevice:
 
     async def _announce_and_report(self, client: aiomqtt.Client) -> None:
         await self._subscribe(client)
+        await self._announce(client)
+        if self.ctx.config.state_interval_s is None:
+            await self._telemetry(client)
+        else:
+            await first_completed(self._telemetry(client), self._heartbeat(client))
+
+    async def _announce(self, client: aiomqtt.Client) -> None:
         await self.send(client, messages.state(self.device_id, self.state()), duplicates=False)
-        await self._telemetry(client)
+        self.announcements += 1
+
+    async def _heartbeat(self, client: aiomqtt.Client) -> None:
+        """Re-announce `state` every state_interval_s ± 10%, besides on connect.
+
+        EMQX caches an authz decision per connection for 60 s, a denial too (also one that
+        a failing auth webhook caused). A post-OTA-reboot `state` that was denied would
+        otherwise never confirm the new version, and its rollout row would time out as a
+        false failure; an interval above the cache TTL gets each re-announcement a fresh
+        check. The jitter keeps a fleet that booted together from announcing in lockstep.
+        """
+        interval = self.ctx.config.state_interval_s
+        assert interval is not None
+        while True:
+            await asyncio.sleep(interval * self.rng.uniform(1 - STATE_JITTER, 1 + STATE_JITTER))
+            await self._announce(client)
 
     def _mark_connected(self, client: aiomqtt.Client) -> None:
         settle_disconnects(client)
@@ -246,8 +270,13 @@ class SimDevice:
         topics = [(device_topic(self.device_id, *s), QOS) for s in SUBSCRIPTIONS]
         codes = await client.subscribe(topics)
         if any(is_failure(c) for c in codes):
-            self.ctx.stats.errors += 1
+            # Our own topics are never refused on purpose: a transient authz failure did it,
+            # and EMQX caches that denial for the connection. Without ota/trigger or
+            # config/update the device would be stranded, so it reconnects (after its
+            # backoff) and the new connection is authorized afresh.
             log.warning("device %s: own subscriptions refused: %s", self.device_id, codes)
+            self.cut_reason = "own subscription refused"
+            raise aiomqtt.MqttError("own subscription refused; reconnecting")
 
     # -- publishing -------------------------------------------------------------------
 
@@ -262,19 +291,30 @@ class SimDevice:
         )
 
     async def send(self, client: aiomqtt.Client, out: Outbound, duplicates: bool = True) -> None:
-        """QoS 1 publish; telemetry is sometimes sent twice with the same message_id."""
+        """Publish; telemetry (QoS config.telemetry_qos) is sometimes sent twice with the
+        same message_id. Every telemetry copy goes into the fleet's sent-log."""
         await self._publish(client, out)
         if duplicates and out.message_id and self.rng.random() < self.ctx.config.duplicate_rate:
             self.ctx.stats.duplicates_sent += 1
-            await self._publish(client, out)
+            await self._publish(client, out, duplicate=True)
 
-    async def _publish(self, client: aiomqtt.Client, out: Outbound) -> None:
+    async def _publish(
+        self, client: aiomqtt.Client, out: Outbound, duplicate: bool = False
+    ) -> None:
         stats = self.ctx.stats
+        message_id = out.message_id  # only telemetry payloads carry one
+        qos = QOS if message_id is None else self.ctx.config.telemetry_qos
         stats.messages_sent += 1
+        if message_id is not None:  # logged before the await: one that raises is never acked
+            stats.sent_log.record_sent(self.device_id, message_id, duplicate)
         started = time.perf_counter()
-        await client.publish(out.topic, out.payload, qos=QOS)  # returns on PUBACK
-        stats.messages_acked += 1
+        await client.publish(out.topic, out.payload, qos=qos)  # QoS 1: returns on PUBACK
+        stats.messages_acked += 1  # at QoS 0: handed to the socket (the old meaning)
+        if qos == 0:
+            return  # no PUBACK exists: nothing acked in the sent-log, no ack latency
         stats.ack_latency_ms.add((time.perf_counter() - started) * 1000)
+        if message_id is not None:
+            stats.sent_log.record_acked(message_id, self.device_id)
 
     async def publish(self, *suffix: str, payload: BaseModel) -> bool:
         """For plug-ins (OTA): publish to one of our own topics if online."""

@@ -23,6 +23,7 @@ from rs1tools.fleet.identity import (
     read_secrets,
 )
 from rs1tools.fleet.ota import OtaHandler, RecordingOta
+from rs1tools.fleet.sent_log import SentLog
 from rs1tools.fleet.stats import FleetStats, FleetSummary, summarize
 from rs1tools.fleet.tasks import cancel_all
 
@@ -146,6 +147,11 @@ class Fleet:
             await asyncio.sleep(0.05)
         return True
 
+    @property
+    def sent_log(self) -> SentLog:
+        """Every telemetry copy the fleet published, per message id (the ledger's side)."""
+        return self.stats.sent_log
+
     def device(self, device_id: str) -> SimDevice:
         return next(d for d in self.devices if d.device_id == device_id)
 
@@ -163,6 +169,7 @@ class Fleet:
             connected_now=connected_now,
             faults=dict(sorted(faults.items())),
             duration_s=end - self._started if self._started else 0.0,
+            telemetry_qos=self.config.telemetry_qos,
         )
 
     def _connection_counts(self) -> tuple[int, int]:

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from rs1tools.fleet.rng import seeded
+from rs1tools.fleet.sent_log import SentLog
 
 SAMPLES = 10_000
 
@@ -69,6 +70,7 @@ class FleetStats:
     errors: int = 0
     ack_latency_ms: Reservoir = field(default_factory=Reservoir)
     loop_lag_ms: Reservoir = field(default_factory=Reservoir)
+    sent_log: SentLog = field(default_factory=SentLog)  # telemetry copies, per message id
 
 
 @dataclass
@@ -88,6 +90,9 @@ class FleetSummary:
     messages_sent: int
     messages_acked: int
     duplicates_sent: int
+    # the telemetry ledger (SentLog.summary): qos, sent, unique, duplicates, acked, unacked;
+    # at QoS 0 nothing is acknowledged, so acked is 0 and every copy is unacked
+    telemetry: dict[str, int]
     config_acks: dict[str, int]
     diag_answers: int
     ota_triggers: int
@@ -111,6 +116,7 @@ def summarize(
     connected_now: int,
     faults: dict[str, int],
     duration_s: float,
+    telemetry_qos: int = 1,
 ) -> FleetSummary:
     return FleetSummary(
         devices=devices,
@@ -128,6 +134,7 @@ def summarize(
         messages_sent=stats.messages_sent,
         messages_acked=stats.messages_acked,
         duplicates_sent=stats.duplicates_sent,
+        telemetry=stats.sent_log.summary(telemetry_qos),
         config_acks={"applied": stats.config_applied, "rejected": stats.config_rejected},
         diag_answers=stats.diag_answers,
         ota_triggers=stats.ota_triggers,

@@ -94,3 +94,16 @@ def test_body_limits_are_per_route_with_a_default() -> None:
     assert router.body_limit("POST", "/big") == 1_000
     assert router.body_limit("POST", "/echo") == router.max_body == 64 * 1024
     assert router.body_limit("PUT", "/nowhere") == router.max_body
+
+
+def test_the_emqx_facing_worker_answers_an_unexpected_failure_with_a_retryable_503() -> None:
+    """EMQX drops a 500 for good and retries a 503 until request_ttl: a crash in a webhook
+    (here: no services at all) must not lose the message."""
+    from rs1.apps.telemetry import build_app
+
+    for path in ("/webhook/telemetry", "/webhook/device-state", "/webhook/mqtt-acl"):
+        request = ApiRequest("POST", path, body=b"{}", request_id="rid-9")
+        response = asyncio.run(build_app().handle(request, None))
+        assert response.status == 503, path
+        assert json.loads(response.body)["error"] == "temporarily_unavailable"
+        assert response.headers["retry-after"] == "1"

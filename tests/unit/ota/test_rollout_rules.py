@@ -83,3 +83,33 @@ def test_status_never_moves_backwards_whatever_the_order(reports, data) -> None:
     terminal = [r for r, _ in reports if RANK[r] == 9]
     if terminal:
         assert RANK[state] == 9
+
+
+# --- keep-alive: a downloading report with unchanged progress ------------------------------
+# A device waiting out a cloud outage repeats its progress every 60 s (firmware/README.md),
+# so the per-device timeout, counted from the last applied report, does not fire.
+
+progresses = st.none() | st.integers(0, 100)
+
+
+@given(progresses)
+def test_a_keepalive_with_unchanged_progress_is_applied(progress) -> None:
+    assert accepts("downloading", progress, "downloading", progress)
+
+
+@given(percents, percents)
+def test_less_progress_is_still_refused(before, after) -> None:
+    assert accepts("downloading", before, "downloading", after) == (after >= before)
+
+
+@given(statuses, progresses, progresses)
+def test_a_keepalive_never_moves_a_row_backwards_nor_out_of_an_end(
+    current, current_progress, progress
+) -> None:
+    applied = accepts(current, current_progress, "downloading", progress)
+    if RANK[current] > RANK["downloading"]:  # verifying, ..., and every end status
+        assert not applied
+    if applied:
+        assert RANK[current] <= RANK["downloading"]
+        if current == "downloading":
+            assert (progress or 0) >= (current_progress or 0)

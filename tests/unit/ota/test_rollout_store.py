@@ -377,6 +377,29 @@ def test_a_device_running_the_version_confirms_the_rollouts_it_took_part_in(db) 
     ranks_follow_the_table(db)
 
 
+def test_a_keepalive_report_keeps_a_waiting_device_from_timing_out(db) -> None:
+    """A device waiting out a cloud outage repeats its unchanged progress: applied, it
+    refreshes progress_at, the clock of the per-device timeout (5 minutes by default)."""
+    rollout(db)
+    waiting, silent = device(db, 1), device(db, 2)
+    for d in (waiting, silent):
+        put(db, d, "triggered", at=T0)
+        assert run(rs.record_report(db, d, "r-1", "downloading", 40, None, T0 + 1_000))
+    minute = 60_000
+    for n in range(1, 6):  # keep-alives, one a minute, progress unchanged
+        assert run(rs.record_report(db, waiting, "r-1", "downloading", 40, None, T0 + n * minute))
+    assert row(db, waiting)["progress_at"] == T0 + 5 * minute
+    now = T0 + 5 * minute + 30_000
+    assert run(rs.time_out(db, "r-1", now - 5 * minute, now)) == 1
+    assert [row(db, d)["status"] for d in (waiting, silent)] == ["downloading", "timed_out"]
+    # a late keep-alive never revives a timed-out row, nor moves one back from verifying
+    assert not run(rs.record_report(db, silent, "r-1", "downloading", 40, None, now))
+    assert run(rs.record_report(db, waiting, "r-1", "verifying", None, None, now))
+    assert not run(rs.record_report(db, waiting, "r-1", "downloading", 40, None, now + 1))
+    assert row(db, waiting)["status"] == "verifying" and row(db, silent)["status"] == "timed_out"
+    ranks_follow_the_table(db)
+
+
 # --- every path together: a device row only moves forward --------------------------------------
 
 ENDS_THAT_STAY = ("success", "cancelled", "skipped")

@@ -3,7 +3,7 @@
 from rs1.auth.guards import GUARDS
 from rs1.backups.job import run_daily_backup
 from rs1.health import health_handler
-from rs1.http.app import App
+from rs1.http.app import RETRY_LATER, App
 from rs1.http.limits import TELEMETRY_BATCH_BODY, WEBHOOK_BODY
 from rs1.http.router import Router
 from rs1.logs import log_event
@@ -41,7 +41,8 @@ def build_app() -> App:
         max_body=TELEMETRY_BATCH_BODY,
         auth="webhook",
     )
-    return App(WORKER, router, guards=GUARDS)
+    # EMQX is its only caller: anything unexpected is retried, never dropped (http.app).
+    return App(WORKER, router, guards=GUARDS, unexpected=RETRY_LATER)
 
 
 HOURLY = "0 * * * *"

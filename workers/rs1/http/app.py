@@ -44,9 +44,23 @@ async def anyone(request: ApiRequest, services: Services, params: Mapping[str, s
     return None
 
 
+# What an unexpected exception answers. A browser or CLI gets 500. EMQX drops a 500 at once
+# and for good (emqx_bridge_http_connector: only 429, 503 and transport errors are retried),
+# so the EMQX-facing Worker answers 503 instead: the message is retried until the action's
+# request_ttl and, if it still fails, counted by EMQX as dropped.expired, never lost silently.
+INTERNAL_ERROR = ApiError(500, "internal_error", "An internal error occurred.")
+RETRY_LATER = ApiError(
+    503,
+    "temporarily_unavailable",
+    "A transient failure; retry later.",
+    headers={"retry-after": "1"},
+)
+
+
 class App:
     """`before` hooks may answer early (CORS preflight) or raise (rate limits); `after` hooks
-    decorate every response, errors included (security headers, CORS)."""
+    decorate every response, errors included (security headers, CORS). `unexpected` is the
+    answer to an exception nobody classified (INTERNAL_ERROR or RETRY_LATER)."""
 
     def __init__(
         self,
@@ -55,6 +69,7 @@ class App:
         before: Sequence[Before] = (),
         after: Sequence[After] = (),
         guards: Mapping[str, Guard] | None = None,
+        unexpected: ApiError = INTERNAL_ERROR,
     ) -> None:
         self.worker = worker
         self.router = router
@@ -65,6 +80,7 @@ class App:
         self.before = tuple(before)
         self.after = tuple(after)
         self.stats = ApiStats(worker)
+        self.unexpected = unexpected
 
     def body_limit(self, method: str, path: str) -> int:
         return self.router.body_limit(method, path)
@@ -117,8 +133,7 @@ class App:
                 exception=repr(exc),
                 traceback=traceback.format_exc(),
             )
-            err = ApiError(500, "internal_error", "An internal error occurred.")
-            response = error_response(err, request.request_id)
+            response = error_response(self.unexpected, request.request_id)
         response.headers["x-request-id"] = request.request_id
         for name, value in request.response_headers.items():
             response.headers.setdefault(name, value)

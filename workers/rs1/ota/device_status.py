@@ -1,7 +1,11 @@
 """A device's progress through one rollout, as a forward-only state machine.
 
 Statuses only move forward (by rank); a duplicate or late report of an earlier step is a
-no-op, so EMQX retries and reordering are safe. `downloading` may repeat with more progress.
+no-op, so EMQX retries and reordering are safe. `downloading` may repeat with the same or more
+progress: a device waiting out a cloud outage sends its unchanged progress as a keep-alive
+(every 60 s, firmware/README.md), and applying it refreshes progress_at, the clock of the
+per-device timeout. Lower progress stays refused, and so does `downloading` after any later
+step: a keep-alive never moves a row backwards, nor out of an end status.
 Terminal: success, failed, timed_out, cancelled, skipped — except that a device marked
 timed_out that later proves it finished (a late success/failure) is corrected.
 """
@@ -37,5 +41,5 @@ def accepts(
     if RANK[current] >= FINAL:
         return False
     if new == current == "downloading":
-        return (progress or 0) > (current_progress or 0)
+        return (progress or 0) >= (current_progress or 0)  # equal: a keep-alive
     return RANK[new] > RANK[current]

@@ -387,7 +387,7 @@ _ACCEPTS = (
     "((status = 'timed_out' AND ?1 IN ('success', 'failed')) "
     "OR (status_rank < ?9 AND status_rank < ?2) "
     "OR (status = 'downloading' AND ?1 = 'downloading' "
-    "AND COALESCE(progress, 0) < COALESCE(?3, 0)))"
+    "AND COALESCE(progress, 0) <= COALESCE(?3, 0)))"
 )
 
 

@@ -26,7 +26,7 @@ from rs1.ota.rollout_store import ABORTED, ACTIVE, COMPLETED, LIVE, PAUSED, stat
 from rs1.ota.signed_url import signed_url
 from rs1.services import Services
 from rs1.settings import Settings
-from rs1.storage.database import Database, Row, Statement
+from rs1.storage.database import Database, Row, Statement, StorageError
 from rs1.timefmt import iso_ms
 
 DEFAULT_MODEL = "RS-1"
@@ -42,8 +42,12 @@ class RolloutActive(Conflict):
 
     code = "rollout_active"
 
-    def __init__(self, model: str) -> None:
-        super().__init__(f"{model} already has an active rollout.")
+    def __init__(self, model: str, live: "Rollout | None" = None) -> None:
+        # Which rollout holds the model, so a client whose create answered 503 after the
+        # insert committed can tell its own rollout from someone else's, and carry on.
+        details = None if live is None else {"rollout_id": live.rollout_id,
+                                             "firmware_version": live.version}  # fmt: skip
+        super().__init__(f"{model} already has an active rollout.", details=details)
         self.model = model
 
 
@@ -378,10 +382,16 @@ async def create(svc: Services, new: NewRollout, now_ms: int) -> Rollout:
         now_ms=now_ms,
     )
     if not inserted:
-        raise RolloutActive(new.model)
+        live = await live_rollouts(svc.db, new.model)
+        raise RolloutActive(new.model, live[0] if live else None)
     rollout = await load(svc.db, rollout_id)
     assert rollout is not None  # just inserted
-    await evaluate(svc, rollout, now_ms)
+    try:
+        await evaluate(svc, rollout, now_ms)
+    except StorageError as exc:
+        # The rollout is committed: a 503 now would make the caller's retry a 409. The cron's
+        # next pass (every 5 minutes) triggers the first cohort instead.
+        log_event("warning", "rollout_first_pass_deferred", rollout_id=rollout_id, error=str(exc))
     return rollout
 
 
