@@ -86,6 +86,16 @@ def check_rollout(
     )
 
 
+async def rollout_checked(
+    world: ChaosWorld, result: ScenarioResult, rollout_id: str, r: dict[str, Any]
+) -> ScenarioResult:
+    """The rollout's invariants, then the ledger of the whole run."""
+    check_rollout(world, result, rollout_id, r)
+    result.ledger = await world.take_ledger()
+    check_ledger(result)
+    return result
+
+
 def struck(world: ChaosWorld, result: ScenarioResult) -> None:
     """Record how many faults were injected, and check there were some: a scenario whose
     fault never struck proves nothing."""
@@ -142,10 +152,7 @@ async def d1_errors(world: ChaosWorld) -> ScenarioResult:
     await asyncio.sleep(max(0.0, FAULT_WINDOW_S - (time.monotonic() - started)))
     struck(world, result)
     result.figures["rollout_s"] = round(time.monotonic() - started, 1)
-    check_rollout(world, result, rollout_id, r)
-    result.ledger = await world.take_ledger()
-    check_ledger(result)
-    return result
+    return await rollout_checked(world, result, rollout_id, r)
 
 
 # -- 3. R2 unavailable during downloads ----------------------------------------------------
@@ -165,10 +172,7 @@ async def r2_outage(world: ChaosWorld) -> ScenarioResult:
         outage_s=FAULT_WINDOW_S,
         completed_after_outage_s=round(time.monotonic() - outage_at - FAULT_WINDOW_S, 1),
     )
-    check_rollout(world, result, rollout_id, r)
-    result.ledger = await world.take_ledger()
-    check_ledger(result)
-    return result
+    return await rollout_checked(world, result, rollout_id, r)
 
 
 # -- 4. EMQX API unreachable while triggers are sent ------------------------------------------
@@ -196,10 +200,7 @@ async def emqx_api_down(world: ChaosWorld) -> ScenarioResult:
     result.figures.update(
         counts_while_down=during, completed_after_return_s=round(time.monotonic() - back_at, 1)
     )
-    check_rollout(world, result, rollout_id, r)
-    result.ledger = await world.take_ledger()
-    check_ledger(result)
-    return result
+    return await rollout_checked(world, result, rollout_id, r)
 
 
 # -- 5. auth/ACL webhook transient failures during a rollout ---------------------------------
@@ -225,10 +226,7 @@ async def auth_flaky(world: ChaosWorld, rate: float = 0.005) -> ScenarioResult:
         authz_cache_hits=node.get("authorization.cache_hit"),
         refused_connects=world.fleet.stats.refused.total() if world.fleet else None,
     )
-    check_rollout(world, result, rollout_id, r)
-    result.ledger = await world.take_ledger()
-    check_ledger(result)
-    return result
+    return await rollout_checked(world, result, rollout_id, r)
 
 
 # -- 6. the Workers host killed and restarted mid-stream -------------------------------------

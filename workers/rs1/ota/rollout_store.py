@@ -335,6 +335,20 @@ async def release_send(
     )  # fmt: skip
 
 
+async def untrigger(db: Database, rollout_id: str, device_ids: Sequence[str], at_ms: int) -> None:
+    """Rows marked triggered at `at_ms` whose trigger was not delivered go back to pending
+    (the device gets it when it comes back), unless something moved them since."""
+    if not device_ids:
+        return
+    await db.run(
+        "UPDATE ota_device_status SET status = 'pending', status_rank = ?, triggered_at = NULL, "
+        "progress_at = NULL, trigger_count = trigger_count - 1 WHERE rollout_id = ? "
+        "AND status = 'triggered' AND triggered_at = ? "
+        f"AND device_id IN ({_marks(len(device_ids))})",
+        RANK["pending"], rollout_id, at_ms, *device_ids,
+    )  # fmt: skip
+
+
 # --- device status rows: ends ----------------------------------------------------------------
 
 

@@ -246,7 +246,7 @@ async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
     devices = await store.enrol_candidates(svc.db, rollout.rollout_id, rollout.model, DEFAULT_MODEL)
     min_version = await firmware_store.min_version(svc.db, rollout.model, rollout.version)
     statements: list[Statement] = []
-    messages: list[Message] = []
+    triggering = 0
     rows: list[tuple[str, str, str | None]] = []
     for d in devices:
         if not wanted(rollout, d["device_id"]):
@@ -256,26 +256,35 @@ async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
             statements.append(_status_row(rollout, d["device_id"], "skipped",
                                           d["firmware_version"], now_ms, reason))  # fmt: skip
             continue
-        if d["online"] and len(messages) < TRIGGER_BATCH:
-            messages.append(trigger_message(svc, rollout, d["device_id"], now_ms / 1000))
+        if d["online"] and triggering < TRIGGER_BATCH:
+            triggering += 1
             status = "triggered"
         elif d["status"] is None:
             status = "pending"
         else:
             continue
         rows.append((d["device_id"], status, d["firmware_version"]))
-    delivered = iter(await _publish(svc, messages))
-    triggered: list[str] = []
-    for device_id, status, version in rows:
-        # Undelivered triggers stay pending: the device's return (or the offer) retries them.
-        if status == "triggered" and not next(delivered):
-            status = "pending"
-        if status == "triggered":
-            triggered.append(device_id)
-        statements.append(_status_row(rollout, device_id, status, version, now_ms))
+    # Rows first, then the triggers: a trigger is never out without its row (a storage failure
+    # after a publish would leave an updated device that the rollout does not count).
+    statements += [_status_row(rollout, d, status, v, now_ms) for d, status, v in rows]
     await store.write_statuses(svc.db, statements)
+    sent = [d for d, status, _ in rows if status == "triggered"]
+    triggered = await _send_or_untrigger(svc, rollout, sent, now_ms)
     await _cancel_if_aborted(svc, rollout, triggered, now_ms)
     return len(triggered)
+
+
+async def _send_or_untrigger(
+    svc: Services, rollout: Rollout, device_ids: list[str], now_ms: int
+) -> list[str]:
+    """Publish the triggers of rows already marked triggered at now_ms; undelivered ones go
+    back to pending (if that write fails, the row's resend rule sends it again later)."""
+    messages = [trigger_message(svc, rollout, d, now_ms / 1000) for d in device_ids]
+    delivered = await _publish(svc, messages)
+    sent = [d for d, ok in zip(device_ids, delivered, strict=True) if ok]
+    missed = [d for d, ok in zip(device_ids, delivered, strict=True) if not ok]
+    await store.untrigger(svc.db, rollout.rollout_id, missed, now_ms)
+    return sent
 
 
 async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms: int) -> int:
@@ -285,14 +294,12 @@ async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms
     if room <= 0 or not counts.get("pending"):
         return 0
     ids = await store.online_pending(svc.db, rollout.rollout_id, rollout.version, room)
-    messages = [trigger_message(svc, rollout, d, now_ms / 1000) for d in ids]
-    delivered = await _publish(svc, messages)
-    sent = [device_id for device_id, ok in zip(ids, delivered, strict=True) if ok]
-    statements = [_status_row(rollout, device_id, "triggered", None, now_ms) for device_id in sent]
-    # All in one transaction: `room` never exceeds TRIGGER_BATCH.
+    statements = [_status_row(rollout, device_id, "triggered", None, now_ms) for device_id in ids]
+    # All in one transaction: `room` never exceeds TRIGGER_BATCH. Rows before triggers.
     await store.write_statuses(svc.db, statements, per_batch=TRIGGER_BATCH)
+    sent = await _send_or_untrigger(svc, rollout, ids, now_ms)
     await _cancel_if_aborted(svc, rollout, sent, now_ms)
-    return len(statements)
+    return len(sent)
 
 
 async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
