@@ -16,6 +16,7 @@ e5.10.4; line numbers below are that file's).
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from rs1broker.connector import Connector, Outcome
 from rs1broker.jobs import ActionJob
 from rs1broker.metrics import ActionMetrics
 from rs1broker.settings import ActionSpec
+
+log = logging.getLogger("rs1broker")
 
 # The job's final outcome: (job, kind "success"|"failed"|"dropped", reason for the ledger).
 Finish = Callable[[ActionJob, str, str], None]
@@ -132,7 +135,11 @@ class BufferWorker:
         delay = self._holdback()
         if delay:
             await asyncio.sleep(delay)  # rs1-only deliberate reordering
-        outcome = await self._connector.send_async(query.job.body)
+        try:
+            outcome = await self._connector.send_async(query.job.body)
+        except Exception:  # a bug must not leave the job in flight for ever
+            log.exception("action %s: sending crashed", self._spec.name)
+            outcome = Outcome("error")
         self._on_async_reply(query, outcome)
 
     def _on_async_reply(self, query: Query, outcome: Outcome) -> None:
@@ -147,7 +154,9 @@ class BufferWorker:
             self._wake.set()
 
     async def _resume(self) -> None:
-        for query in [q for q in self._inflight if q.retriable]:
+        """Resend retriable jobs one by one, oldest first, including any that turned
+        retriable while this ran; unblock only when none is left."""
+        while query := next((q for q in self._inflight if q.retriable), None):
             if query.expired():
                 self._metrics.dropped("expired")
                 self._done(query, "dropped", "expired")
@@ -156,6 +165,7 @@ class BufferWorker:
             outcome = await self._connector.send_sync(query.job.body)
             if not outcome.ok and outcome.recoverable:
                 return  # still blocked: try again after retry_interval
+            query.retriable = False
             self._ack(query, outcome)
         self._blocked = False
 

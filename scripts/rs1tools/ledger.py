@@ -118,15 +118,25 @@ def _fate(
     return "unexplained"
 
 
-def _tap_reasons(refusals: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """message key → why the broker refused or lost one of its copies (the first said)."""
+def _tap_reasons(
+    refusals: Iterable[Mapping[str, Any]], records: Mapping[str, SentRecord]
+) -> dict[str, str]:
+    """message key → why the broker refused or lost its copies (the first said), for the
+    messages whose every acknowledged copy the broker's tap accounts for: one copy refused
+    does not explain another that was acknowledged and then lost."""
     reasons: dict[str, str] = {}
+    lines: Counter[str] = Counter()
     for line in refusals:
         message_id = line.get("message_id")
         if isinstance(message_id, str):
             ident = key(str(line.get("clientid")), message_id)
+            lines[ident] += 1
             reasons.setdefault(ident, f"{line.get('kind')}: {line.get('reason')}")
-    return reasons
+    return {
+        ident: why
+        for ident, why in reasons.items()
+        if ident in records and lines[ident] >= max(1, records[ident].acked_copies)
+    }
 
 
 def _counted(refusals: Iterable[Mapping[str, Any]], kind: str) -> dict[str, int]:
@@ -149,7 +159,7 @@ def build(
     dropped = _counted(broker.refusals, "action_dropped")
     queued = broker.action.get("inflight", 0) + broker.action.get("queuing", 0)
     delivered = broker.action.get("success", 0)
-    tapped = _tap_reasons(broker.refusals)
+    tapped = _tap_reasons(broker.refusals, records)
     fates: Counter[str] = Counter()
     unexplained_ids = []
     for ident, record in records.items():
@@ -164,6 +174,9 @@ def build(
         broker.forwarded - delivered - sum(failed.values()) - sum(dropped.values()) - queued
     )
     never_seen = max(0, lost - unacked) if qos else 0
+    # Messages explained as lost on the way can be no more than the copies lost on the way.
+    in_transit = fates[NEVER_ACKED] + fates[QOS0_UNCONFIRMED]
+    over_explained = max(0, in_transit - max(0, lost))
     return Ledger(
         qos=qos,
         sent=copies,
@@ -182,6 +195,6 @@ def build(
         queued=queued,
         stored=len(stored & records.keys()),
         fates=dict(fates),
-        unexplained=fates["unexplained"] + imbalance + never_seen + max(0, -lost),
+        unexplained=fates["unexplained"] + imbalance + never_seen + over_explained + max(0, -lost),
         unexplained_ids=unexplained_ids[:20],
     )

@@ -197,7 +197,7 @@ def _last_good(rows: Callable[[], int]) -> Callable[[], int]:
     last = [-1]
 
     def read() -> int:
-        with contextlib.suppress(httpx.HTTPError):
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):  # e.g. a 503 body
             last[0] = rows()
         return last[0]
 

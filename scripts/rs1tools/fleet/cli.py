@@ -105,7 +105,17 @@ def config_from(args: argparse.Namespace) -> FleetConfig:
     )
 
 
-async def balance(fleet: Fleet, state: Path, broker_api: str) -> Ledger:
+def mark(state: Path, broker_api: str) -> ledger_sources.Mark:
+    """The broker's figures before this run: earlier runs on the same system are not ours."""
+    metrics = ledger_sources.BrokerMetrics(broker_api, secret("EMQX_API_KEY"))
+    try:
+        route = ledger_sources.TelemetryRoute.from_settings()
+        return ledger_sources.mark(metrics, state / "broker-ledger.jsonl", route)
+    finally:
+        metrics.close()
+
+
+async def balance(fleet: Fleet, state: Path, broker_api: str, since: ledger_sources.Mark) -> Ledger:
     """The message ledger of this run (rs1tools.ledger): the broker's metrics API and ledger
     tap, and the local D1 in `state`."""
     metrics = ledger_sources.BrokerMetrics(broker_api, secret("EMQX_API_KEY"))
@@ -115,7 +125,7 @@ async def balance(fleet: Fleet, state: Path, broker_api: str) -> Ledger:
         return int(local_d1_query(state, "SELECT COUNT(*) AS n FROM telemetry_raw")[0]["n"])
 
     try:
-        return await ledger_sources.take(fleet, metrics, tap, [state], rows)
+        return await ledger_sources.take(fleet, metrics, tap, [state], rows, since)
     finally:
         metrics.close()
 
@@ -127,6 +137,7 @@ async def run(
         identities = tuple(await resolve_identities(config))
         write_secrets(write_to, list(identities))
         config = dataclasses.replace(config, identities=identities)
+    before = None if ledger_at is None else mark(*ledger_at)
     fleet = Fleet(config)
     await fleet.start()
     loop = asyncio.get_running_loop()
@@ -140,7 +151,9 @@ async def run(
         progress.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await progress
-    led = None if ledger_at is None else await balance(fleet, *ledger_at)
+    led = None
+    if ledger_at is not None and before is not None:
+        led = await balance(fleet, *ledger_at, before)
     if as_json:
         print(json.dumps({**summary.to_dict(), "ledger": led and led.to_dict()}, indent=2))
     else:

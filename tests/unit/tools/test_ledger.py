@@ -112,3 +112,23 @@ def test_the_report_names_each_line() -> None:
     for word in ("sent", "PUBACKed", "refused (authz)", "forwarded", "webhook answers",
                  "retried", "dropped", "stored", "UNEXPLAINED     0"):  # fmt: skip
         assert word in text
+
+
+def test_a_refused_copy_does_not_explain_an_acknowledged_copy_that_was_lost() -> None:
+    sent, view, stored = world([("denied", 0)])
+    record = sent["m-0"]
+    sent["m-0"] = Sent(record.device_id, record.message_id, 2, 2)  # a second copy, acked
+    result = build(sent, view, stored)
+    assert result.fates == {"unexplained": 1}
+    assert result.unexplained >= 1
+
+
+def test_messages_lost_in_transit_cannot_outnumber_the_copies_lost_in_transit() -> None:
+    """An unacked copy that reached the broker, got a 2xx and is not in D1 is a loss, not a
+    "never acknowledged"."""
+    sent, view, _ = world([("stored", 0)])
+    record = sent["m-0"]
+    sent["m-0"] = Sent(record.device_id, record.message_id, 1, 0)  # its PUBACK was lost
+    result = build(sent, view, set())  # ... and its row too
+    assert result.fates == {ledger.NEVER_ACKED: 1}
+    assert result.unexplained == 1

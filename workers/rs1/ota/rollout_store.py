@@ -19,6 +19,7 @@ from rs1.timefmt import iso_ms
 
 ACTIVE, PAUSED, COMPLETED, ABORTED = "active", "paused", "completed", "aborted"
 LIVE = (ACTIVE, PAUSED)
+ID_CHUNK = 90  # device ids a statement binds: D1 takes at most 100 parameters
 
 
 def _marks(n: int) -> str:
@@ -337,16 +338,17 @@ async def release_send(
 
 async def untrigger(db: Database, rollout_id: str, device_ids: Sequence[str], at_ms: int) -> None:
     """Rows marked triggered at `at_ms` whose trigger was not delivered go back to pending
-    (the device gets it when it comes back), unless something moved them since."""
-    if not device_ids:
-        return
-    await db.run(
-        "UPDATE ota_device_status SET status = 'pending', status_rank = ?, triggered_at = NULL, "
-        "progress_at = NULL, trigger_count = trigger_count - 1 WHERE rollout_id = ? "
-        "AND status = 'triggered' AND triggered_at = ? "
-        f"AND device_id IN ({_marks(len(device_ids))})",
-        RANK["pending"], rollout_id, at_ms, *device_ids,
-    )  # fmt: skip
+    (the device gets it when it comes back), unless something moved them since. In chunks:
+    D1 binds at most 100 parameters a statement."""
+    for start in range(0, len(device_ids), ID_CHUNK):
+        chunk = device_ids[start : start + ID_CHUNK]
+        await db.run(
+            "UPDATE ota_device_status SET status = 'pending', status_rank = ?, "
+            "triggered_at = NULL, progress_at = NULL, trigger_count = trigger_count - 1 "
+            "WHERE rollout_id = ? AND status = 'triggered' AND triggered_at = ? "
+            f"AND device_id IN ({_marks(len(chunk))})",
+            RANK["pending"], rollout_id, at_ms, *chunk,
+        )  # fmt: skip
 
 
 # --- device status rows: ends ----------------------------------------------------------------
@@ -369,8 +371,8 @@ async def cancel_devices(
 ) -> None:
     """cancel_all for these devices only (in chunks: D1 bounds a statement's parameters)."""
     marks = _marks(len(CANCELLABLE))
-    for start in range(0, len(device_ids), 90):
-        chunk = device_ids[start : start + 90]
+    for start in range(0, len(device_ids), ID_CHUNK):
+        chunk = device_ids[start : start + ID_CHUNK]
         await db.run(
             "UPDATE ota_device_status SET status = 'cancelled', status_rank = ?, updated_at = ? "
             f"WHERE rollout_id = ? AND status IN ({marks}) "
@@ -417,7 +419,8 @@ async def record_report(
     """Apply a device's report if it moves the row forward; False when it is stale."""
     result = await db.run(
         "UPDATE ota_device_status SET status = ?1, status_rank = ?2, progress = ?3, "
-        "error_message = ?4, updated_at = ?5, progress_at = ?6 "
+        # A late copy of an older report never moves the timeout clock back.
+        "error_message = ?4, updated_at = ?5, progress_at = MAX(COALESCE(progress_at, 0), ?6) "
         f"WHERE device_id = ?7 AND rollout_id = ?8 AND {_ACCEPTS}",
         status, RANK[status], progress, error, iso_ms(at_ms), at_ms, device_id, rollout_id, FINAL,
     )  # fmt: skip
