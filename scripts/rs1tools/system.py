@@ -98,12 +98,12 @@ class LocalSystem:
         started = time.monotonic()
         worker_vars = {"EMQX_API_URL": self.emqx_api_url, **self.worker_vars}
         ports = self.ports or dict(DEFAULT_PORTS)
+        # Only what is asked for: a stand-in stack (the workerd kit's) may not know these.
+        extra: dict[str, Any] = {"faults": True} if self.faults else {}
+        if self.isolates is not None:
+            extra["isolates"] = self.isolates
         self.stack = LocalStack(
-            state_dir=self.state_dir,
-            ports=ports,
-            worker_vars=worker_vars,
-            faults=self.faults,
-            isolates=self.isolates,
+            state_dir=self.state_dir, ports=ports, worker_vars=worker_vars, **extra
         )
         self.stack.start()
         self._start_broker()
