@@ -108,6 +108,11 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
                 process.wait(timeout)
 
 
+def end_group(process: subprocess.Popen[bytes], kill: bool) -> None:
+    """End a process group as a crash would (SIGKILL) or as an operator would (stop_group)."""
+    (kill_group if kill else stop_group)(process)
+
+
 def kill_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """SIGKILL the whole process group `process` leads, as a crash would end it: nothing gets
     to clean up. Never raises."""
@@ -201,10 +206,7 @@ class LocalStack:
         if self.process is None:
             raise RuntimeError("the local runtime is not started")
         started = time.monotonic()
-        if kill:
-            kill_group(self.process)
-        else:
-            stop_group(self.process)
+        end_group(self.process, kill)
         self.process = None
         self._launch(started + timeout)
         return time.monotonic() - started

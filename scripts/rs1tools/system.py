@@ -17,8 +17,8 @@ from rs1tools.localstack import (
     DEFAULT_PORTS,
     ROOT,
     LocalStack,
+    end_group,
     free_port,
-    kill_group,
     signals_deferred,
     spawn,
     stop_group,
@@ -128,10 +128,7 @@ class LocalSystem:
         if self.broker is None:
             raise RuntimeError("the local broker is not started")
         started = time.monotonic()
-        if kill:
-            kill_group(self.broker)
-        else:
-            stop_group(self.broker)
+        end_group(self.broker, kill)
         self.broker = None
         self._start_broker()
         return time.monotonic() - started
