@@ -63,6 +63,7 @@ add_var SIGNING_KEY "$(rand)"
 add_var WEBHOOK_SECRET "$(rand)"
 add_var JWT_SECRET "$(rand)"
 add_var DEVICE_MASTER_KEY "$(rand)"
+add_var EVENTS_SECRET "$(rand)"
 add_var EMQX_API_URL "http://127.0.0.1:18083"
 
 # 5. A dev firmware-signing keypair (firmware/keys/, gitignored). The Workers get its public

@@ -2,23 +2,23 @@
 
 Starts the three Workers and the EMQX-compatible local broker over a fresh state, uploads a
 signed firmware image, boots a fleet of real MQTT clients (a few misbehave on purpose), lets
-telemetry flow, runs a staged OTA rollout with a live progress line, and prints a report read
-back from the system's own admin API.
+telemetry flow, runs a staged OTA rollout with rs1ctl's live rollout view, and prints a report
+read back from the system's own admin API. The ops steps (firmware sign and publish, rollout
+create/advance/watch, fleet status) go through rs1ctl's Python API, as `rs1ctl` would.
 """
 
-import argparse
 import asyncio
-import base64
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import aiohttp
 import httpx
+import typer
 from rs1fw.images import build_image
 from rs1fw.keys import KEYS_DIR, PRIVATE_NAME
-from rs1fw.signing import sign_image
 
 from rs1.identity.claim import claim_code
 from rs1.live.protocol import PROTOCOL
@@ -27,12 +27,16 @@ from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet_ota import FirmwareOta
 from rs1tools.ledger import Ledger
 from rs1tools.ledger_sources import BrokerMetrics, take
+from rs1tools.rs1ctl import firmware, output, rollouts
+from rs1tools.rs1ctl.client import Api
+from rs1tools.rs1ctl.exits import CtlError, Exit
+from rs1tools.rs1ctl.fleet import status as fleet_status
+from rs1tools.rs1ctl.rollout_view import IN_FLIGHT, EtaTracker, render
 from rs1tools.sessions import api_token, bearer, bootstrap_token
 from rs1tools.system import LocalSystem
 
 MODEL, NEW_VERSION = "RS-1", "1.1.0"
 STAGES = (10, 50, 100)
-IN_FLIGHT = ("triggered", "downloading", "verifying", "installing", "rebooting")
 
 
 def say(text: str) -> None:
@@ -46,25 +50,12 @@ def admin_client(url: str, state_dir: Path) -> httpx.Client:
 
 
 def upload_firmware(admin: httpx.Client) -> None:
+    """`rs1ctl firmware build`, `sign` and `publish`, through rs1ctl's Python API."""
     image = build_image(MODEL, NEW_VERSION, 256 * 1024)
     private = (KEYS_DIR / PRIVATE_NAME).read_bytes()
-    manifest = sign_image(image, private, MODEL, NEW_VERSION)
-    header = base64.b64encode(manifest.model_dump_json().encode()).decode()
-    response = admin.put(f"/admin/firmware/{MODEL}/{NEW_VERSION}", content=image,
-                         headers={"x-rs1-manifest": header})  # fmt: skip
-    response.raise_for_status()
+    manifest = firmware.sign(image, private, MODEL, NEW_VERSION)
+    firmware.publish(Api(admin), image, manifest)
     say(f"uploaded {MODEL} {NEW_VERSION} ({len(image)} bytes, ECDSA P-256 signed)")
-
-
-def progress_line(r: dict, started: float) -> str:
-    c = r["counts"]
-    lo, hi = r["failure_rate_ci95"]
-    return (
-        f"  stage {r['current_stage'] + 1}/{len(r['stages'])} ({r['target_percent']}%)"
-        f"  success {c.get('success', 0):>3}  in flight {in_flight(r):>3}"
-        f"  waiting {c.get('pending', 0):>3}  failed {r['failures']:>2}"
-        f"  CI95 [{lo:.3f}, {hi:.3f}]  {time.monotonic() - started:5.1f}s"
-    )
 
 
 def in_flight(r: dict) -> int:
@@ -82,35 +73,40 @@ def stage_done(r: dict) -> bool:
     return not last or r["counts"].get("pending", 0) > 0
 
 
-async def wait_stage(
-    admin: httpx.Client, rid: str, stage: int, started: float, limit_s: float
-) -> dict:
-    """Poll until the stage is done or moved on; a live line on a TTY, else every 5 s."""
-    tty, last_print, deadline = sys.stdout.isatty(), 0.0, time.monotonic() + limit_s
-    while True:
-        r = (await asyncio.to_thread(admin.get, f"/admin/rollouts/{rid}")).json()
-        moved = r["current_stage"] != stage
-        done = moved or stage_done(r) or time.monotonic() > deadline
-        if tty:
-            print("\r" + progress_line(r, started), end="\n" if done else "", flush=True)
-        elif done or time.monotonic() - last_print >= 5:
-            print(progress_line(r, started), flush=True)
-            last_print = time.monotonic()
-        if done:
-            return r
-        await asyncio.sleep(0.5)
+async def wait_stage(api: Api, rid: str, stage: int, limit_s: float) -> dict:
+    """Poll until the stage is done or moved on, showing `rs1ctl rollouts watch`'s view (live
+    on a TTY; elsewhere rich prints each stage's last view once)."""
+    tracker, deadline = EtaTracker(), time.monotonic() + limit_s
+    with output.live() as live:
+        while True:
+            r = await asyncio.to_thread(rollouts.get, api, rid)
+            live.update(render(r, tracker.eta(r, time.monotonic())))
+            if r["current_stage"] != stage or stage_done(r) or time.monotonic() > deadline:
+                return r
+            await asyncio.sleep(0.5)
+
+
+async def advance(api: Api, rid: str, stage: int) -> dict:
+    """`rs1ctl rollouts advance --from-stage`: a 409 means it moved on by itself meanwhile."""
+    try:
+        return await asyncio.to_thread(rollouts.act, api, rid, "advance", stage)
+    except CtlError as exc:
+        if exc.exit_code != Exit.CONFLICT:
+            raise
+        return await asyncio.to_thread(rollouts.get, api, rid)
 
 
 async def rollout(admin: httpx.Client) -> list[tuple]:
+    api = Api(admin)
     body = {"firmware_version": NEW_VERSION, "model": MODEL, "timeout_minutes": 5,
             "stages": [{"percent": p} for p in STAGES]}  # fmt: skip
-    r = (await asyncio.to_thread(admin.post, "/admin/rollouts", json=body)).json()
+    r = await asyncio.to_thread(rollouts.create, api, body)
     rid, table, started = r["rollout_id"], [], time.monotonic()
     say(f"rollout {rid}: {' → '.join(f'{p}%' for p in STAGES)}")
     stage_started = time.monotonic()
     while True:
         stage = r["current_stage"]
-        r = await wait_stage(admin, rid, stage, started, 300)
+        r = await wait_stage(api, rid, stage, 300)
         if r["current_stage"] != stage:  # the statistics allowed an automatic advance
             table.append(
                 (stage + 1, STAGES[stage], dict(r["counts"]), time.monotonic() - stage_started)
@@ -126,10 +122,7 @@ async def rollout(admin: httpx.Client) -> list[tuple]:
             break
         say(f"stage {stage + 1} done; advancing (ops: {r['finished']} devices cannot prove"
             " <2% failures at 95%, so no automatic advance)")  # fmt: skip
-        advance = f"/admin/rollouts/{rid}/advance?from_stage={stage}"
-        r = (await asyncio.to_thread(admin.post, advance)).json()
-        if "rollout_id" not in r:  # it moved on by itself meanwhile
-            r = (await asyncio.to_thread(admin.get, f"/admin/rollouts/{rid}")).json()
+        r = await advance(api, rid, stage)
         stage_started = time.monotonic()
     waiting = r["counts"].get("pending", 0)
     say(f"rollout {r['status']} after {time.monotonic() - started:.1f} s; {waiting} offline"
@@ -197,11 +190,12 @@ async def watch_targets(api: str, device_id: str, headers: dict[str, str]) -> No
 def settled_overview(admin: httpx.Client, within_s: float = 30.0) -> dict:
     """/admin/fleet once the ingest queue has drained: the webhook queues telemetry and the
     consumer stores it a batch (up to 1 s) later, so wait until the row count holds still."""
-    overview = admin.get("/admin/fleet").json()
+    api = Api(admin)
+    overview = fleet_status(api)
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         time.sleep(1.5)
-        again = admin.get("/admin/fleet").json()
+        again = fleet_status(api)
         if again["telemetry_rows"] == overview["telemetry_rows"]:
             return again
         overview = again
@@ -268,7 +262,7 @@ async def run(devices: int, seconds: float, state: Path) -> int:
 
 async def take_ledger(system: LocalSystem, admin: httpx.Client, fleet: Fleet) -> Ledger:
     def rows() -> int:
-        return int(admin.get("/admin/fleet").json()["telemetry_rows"])
+        return int(fleet_status(Api(admin))["telemetry_rows"])
 
     metrics = BrokerMetrics(system.emqx_api_url, secret("EMQX_API_KEY"))
     try:
@@ -277,13 +271,24 @@ async def take_ledger(system: LocalSystem, admin: httpx.Client, fleet: Fleet) ->
         metrics.close()
 
 
+cli = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+
+
+@cli.command(help=(__doc__ or "").split("\n")[0])
+def demo(
+    devices: Annotated[int, typer.Option(min=1, help="Simulated devices")] = 100,
+    seconds: Annotated[float, typer.Option(min=0, help="Telemetry before the zone change")] = 10.0,
+    state: Annotated[Path, typer.Option(help="State directory (wiped)")] = ROOT / ".state" / "demo",
+) -> None:
+    raise typer.Exit(asyncio.run(run(devices, seconds, fresh(state))))
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--devices", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--state", type=Path, default=ROOT / ".state" / "demo")
-    args = parser.parse_args(argv)
-    return asyncio.run(run(args.devices, args.seconds, fresh(args.state)))
+    try:
+        cli(args=argv, prog_name="demo")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
 
 
 if __name__ == "__main__":

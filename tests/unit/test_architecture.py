@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "rs1.services", "rs1.devices", "rs1.mqtt", "rs1.ota", "rs1.telemetry", "rs1.zones",
         "rs1.monitoring", "rs1.security_log", "rs1.live", "rs1.backups", "rs1.emqx",
+        "rs1.outbox", "rs1.audit", "rs1.events",
     ),
     # the HTTP edge: routing, auth, handlers
     (
@@ -201,10 +202,24 @@ TABLE_OWNERS = {
     "alerts": "monitoring/store.py",
     "api_stats": "monitoring/store.py",
     "security_log": "monitoring/store.py",
+    "audit_log": "audit/store.py",
+    "audit_exports": "audit/store.py",
+    "api_keys": "identity/api_key_store.py",
+    "event_endpoints": "events/store.py",
+    "events": "events/store.py",
+    "event_deliveries": "events/store.py",
+    "event_attempts": "events/store.py",
+    "device_tags": "devices/tags_store.py",
 }
 # The device's zone-sync columns (config_version, config_rejected_*; migration 0006) sit on
 # its devices row but belong to the zone configs, whose store alone writes them.
-SHARED_ROWS = {("zones/store.py", "devices")}
+# Outbound events are inserted by the outbox, in the batch of the change that emits them
+# (rs1.outbox sits below every store that emits); the events store delivers them.
+SHARED_ROWS = {
+    ("zones/store.py", "devices"),
+    ("outbox/store.py", "events"),
+    ("outbox/store.py", "event_deliveries"),
+}
 
 
 def test_every_table_is_written_by_its_own_store_only() -> None:

@@ -10,6 +10,7 @@ SECRET_NAMES = (
     "WEBHOOK_SECRET",
     "JWT_SECRET",
     "DEVICE_MASTER_KEY",
+    "EVENTS_SECRET",
 )
 
 
@@ -70,6 +71,14 @@ class Settings:
     # D1 databases telemetry is split over by device (rs1.storage.shards): shard 0 is DB,
     # shard i the binding TELEMETRY_DB_i; each must be bound (Services.telemetry_shards).
     telemetry_shards: int = 1
+    # Outbound events (rs1.events): the key endpoint signing secrets are derived from, the
+    # first retry's delay (doubling up to 1 h), how long an event is retried, and after how
+    # many failures in a row an endpoint is disabled.
+    events_secret: str = ""
+    events_retry_base_s: float = 30.0
+    events_max_age_s: int = 86_400
+    events_disable_after: int = 50
+    api_key_rate_limit: int = 600  # requests per minute per API key
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -94,4 +103,11 @@ class Settings:
             live_recheck_s=float(_read(env, "LIVE_RECHECK_S", "60")),
             auth_cache_ttl_s=_seconds("AUTH_CACHE_TTL_S", _read(env, "AUTH_CACHE_TTL_S", "20")),
             telemetry_shards=_shard_count(_read(env, "TELEMETRY_SHARDS", "1")),
+            events_secret=_read(env, "EVENTS_SECRET"),
+            events_retry_base_s=_seconds(
+                "EVENTS_RETRY_BASE_S", _read(env, "EVENTS_RETRY_BASE_S", "30")
+            ),
+            events_max_age_s=int(_read(env, "EVENTS_MAX_AGE_S", "86400")),
+            events_disable_after=int(_read(env, "EVENTS_DISABLE_AFTER", "50")),
+            api_key_rate_limit=int(_read(env, "API_KEY_RATE_LIMIT_PER_MINUTE", "600")),
         )

@@ -1,6 +1,7 @@
 """The backup store's generic reads and dump text, straight on SQLite."""
 
 import asyncio
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,12 +15,16 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def test_schema_reads_list_tables_and_explicit_indexes(db) -> None:
+def test_schema_reads_list_tables_and_explicit_indexes_and_triggers(db) -> None:
     names = [t["name"] for t in run(store.tables(db))]
     assert names == sorted(names) and {"devices", "device_ownership", "alerts"} <= set(names)
     assert all(t["sql"].startswith("CREATE TABLE") for t in run(store.tables(db)))
-    indexes = run(store.index_sqls(db))
-    assert indexes and all(sql.startswith("CREATE") and "INDEX" in sql for sql in indexes)
+    extras = run(store.index_sqls(db))
+    indexes = [sql for sql in extras if re.match(r"CREATE (UNIQUE )?INDEX ", sql)]
+    triggers = [sql for sql in extras if sql.startswith("CREATE TRIGGER")]
+    assert indexes and len(indexes) + len(triggers) == len(extras)
+    assert extras == indexes + triggers  # indexes first, then the audit log's guards
+    assert {"audit_log_no_update", "audit_log_no_delete"} == {t.split()[2] for t in triggers}
 
 
 def test_pages_walk_every_row_in_rowid_order_from_negative_rowids() -> None:

@@ -16,6 +16,7 @@ from rs1contract.topics import device_topic
 
 from helpers import Clock, fresh_db, unit_services
 from rs1.admin.devices import revoke_device
+from rs1.audit.trail import Actor, AuditTrail
 from rs1.auth.caller import Caller
 from rs1.devices import access_cache
 from rs1.devices.enrollment import EnrollItem, enroll
@@ -159,7 +160,8 @@ def revoke(svc: Services, device_id: str) -> list:
     svc = dataclasses.replace(svc, defer=deferred.append)
     caller = Caller(Claims("ops", "admin", 2**31, "jti"))
     request = ApiRequest("POST", f"/admin/devices/{device_id}/revoke")
-    answer = asyncio.run(revoke_device(request, svc, device_id, caller=caller))
+    audit = AuditTrail("device.revoke", Actor("admin", "ops"), "req", "", 0)
+    answer = asyncio.run(revoke_device(request, svc, device_id, caller=caller, audit=audit))
     assert json.loads(answer.body)["session"] == "ended"
     return deferred
 

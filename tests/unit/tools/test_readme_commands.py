@@ -94,6 +94,7 @@ class Skip:
 
 
 SKIPPED = (
+    Skip(("bin/rs1ctl",), "talks to a running admin API", _append("--help")),
     Skip(
         ("make", "demo"),
         "starts 3 Workers, the broker and a 100-device fleet for minutes",

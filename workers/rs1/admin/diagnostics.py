@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rs1contract.payloads import DiagRequest
 from rs1contract.topics import device_topic
 
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.devices import store
 from rs1.emqx import Message, emqx_api
@@ -48,11 +49,19 @@ class DiagBody(BaseModel):
 
 
 async def request_diag(
-    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: DiagBody
+    request: ApiRequest,
+    svc: Services,
+    device_id: str,
+    *,
+    caller: Caller,
+    body: DiagBody,
+    audit: AuditTrail,
 ) -> ApiResponse:
     if not is_device_id(device_id) or await store.get_status(svc.db, device_id) is None:
         raise NotFound(f"No device {device_id}.")
     ask = DiagRequest(request_id=secrets.token_hex(8), kind=body.kind)
+    audit.summary(after={"request_id": ask.request_id, "kind": body.kind})
+    await audit.commit()  # the request goes to the device, not to D1: record it first
     message = Message(device_topic(device_id, "diag", "request"), ask.model_dump())
     delivered = await emqx_api(svc).publish(message)
     return json_response({"request_id": ask.request_id, "delivered": delivered}, 202)

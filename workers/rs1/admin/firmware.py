@@ -14,6 +14,7 @@ import json
 from pydantic import ValidationError
 from rs1contract.manifest import MAX_IMAGE_BYTES, Manifest, SignatureError, verify_image
 
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.errors import Conflict, Unprocessable
 from rs1.messages import ApiRequest, ApiResponse, json_response
@@ -47,9 +48,16 @@ def _manifest(request: ApiRequest) -> Manifest:
 
 
 async def upload_firmware(
-    request: ApiRequest, svc: Services, model: str, version: str, *, caller: Caller
+    request: ApiRequest,
+    svc: Services,
+    model: str,
+    version: str,
+    *,
+    caller: Caller,
+    audit: AuditTrail,
 ) -> ApiResponse:
     manifest = _manifest(request)
+    audit.summary(after={"sha256": manifest.sha256, "size": manifest.size})
     if manifest.size > MAX_IMAGE_BYTES:
         raise Unprocessable(f"Images are at most {MAX_IMAGE_BYTES} bytes.", code=REJECTED)
     if (manifest.model, manifest.version) != (model, version):

@@ -45,6 +45,12 @@ class RegistryDevice(Open):
 class DeviceRecord(RegistryDevice):
     key_generation: int
     created_at: str
+    tags: dict[str, str] = {}
+
+
+class DeviceTags(Open):
+    device_id: str
+    tags: dict[str, str]
 
 
 class DeviceSearch(Open):
@@ -143,3 +149,79 @@ class Fleet(Open):
     open_alerts: int
     security_events: dict[str, int]
     telemetry_rows: int
+
+
+class AuditActor(Open):
+    type: Literal["user", "admin", "api_key"]
+    id: str
+
+
+class AuditTarget(Open):
+    type: str
+    id: str
+
+
+class AuditRecord(Open):
+    seq: int
+    audit_id: str
+    at: str
+    actor: AuditActor
+    action: str
+    target: AuditTarget
+    request_id: str
+    client_ip: str
+    summary: dict[str, Any]
+
+
+class AuditPage(Open):
+    records: list[AuditRecord]
+    next_cursor: str | None
+
+
+class AuditExport(Open):
+    day: str
+    prev_hash: str
+    last_hash: str
+    count: int
+    first_seq: int | None
+    last_seq: int
+    object_key: str
+    exported_at: str
+
+
+class AuditExports(Open):
+    exports: list[AuditExport]
+
+
+class ApiKey(Open):
+    key_id: str
+    name: str
+    scopes: list[str]
+    role: Literal["user", "admin"]
+    sub: str
+    created_by: str
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    uses: int
+    revoked_at: str | None
+
+
+class ApiKeys(Open):
+    keys: list[ApiKey]
+
+
+class CreatedKey(Open):
+    key_id: str
+    key: str  # shown once
+    name: str
+    scopes: list[str]
+    role: Literal["user", "admin"]
+    sub: str
+    expires_at: str | None
+    created_at: str
+
+
+class RevokedKey(Open):
+    key_id: str
+    revoked_at: str

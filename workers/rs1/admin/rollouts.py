@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rs1contract.manifest import MODEL_PATTERN
 
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.errors import Conflict, NotFound
 from rs1.identity.device_id import is_device_id
@@ -49,8 +50,11 @@ def _now_ms(svc: Services) -> int:
 
 
 async def create_rollout(
-    request: ApiRequest, svc: Services, *, caller: Caller, body: RolloutBody
+    request: ApiRequest, svc: Services, *, caller: Caller, body: RolloutBody, audit: AuditTrail
 ) -> ApiResponse:
+    rollout_id = ro.new_rollout_id()
+    audit.target("rollout", rollout_id)
+    audit.summary(after=body.model_dump(mode="json"))
     rollout = await ro.start_rollout(
         svc,
         model=body.model,
@@ -60,6 +64,7 @@ async def create_rollout(
         timeout_minutes=body.timeout_minutes,
         allow_downgrade=body.allow_downgrade,
         device_ids=body.device_ids,
+        rollout_id=rollout_id,
     )
     return json_response(await describe(svc, rollout.rollout_id), 201)
 
@@ -113,7 +118,7 @@ async def _live(svc: Services, rollout_id: str) -> ro.Rollout:
 
 
 async def abort_rollout(
-    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller, audit: AuditTrail
 ) -> ApiResponse:
     claims = caller.claims
     rollout = await _live(svc, rollout_id)
@@ -122,7 +127,7 @@ async def abort_rollout(
 
 
 async def pause_rollout(
-    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller, audit: AuditTrail
 ) -> ApiResponse:
     claims = caller.claims
     await _live(svc, rollout_id)
@@ -133,7 +138,7 @@ async def pause_rollout(
 
 
 async def resume_rollout(
-    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller, audit: AuditTrail
 ) -> ApiResponse:
     claims = caller.claims
     rollout = await _live(svc, rollout_id)
@@ -146,7 +151,7 @@ async def resume_rollout(
 
 
 async def advance_rollout(
-    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller, audit: AuditTrail
 ) -> ApiResponse:
     """Ops move to the next stage before the statistics allow an automatic advance (small
     fleets rarely reach a 95% upper bound under 2%) — but never past a failing stage."""

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.api.sessions import session_view
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.errors import NotFound
 from rs1.identity.sessions import close_session, start_session
@@ -30,18 +31,23 @@ class SessionBody(BaseModel):
 
 
 async def create_session(
-    request: ApiRequest, svc: Services, *, caller: Caller, body: SessionBody
+    request: ApiRequest, svc: Services, *, caller: Caller, body: SessionBody, audit: AuditTrail
 ) -> ApiResponse:
     token, claims = await start_session(
         svc.kv["SESSIONS"], svc.settings.jwt_secret, body.sub, body.role, svc.clock(), body.ttl_s
     )
+    # Recorded before the token is handed out: a session nobody holds changes nothing.
+    audit.target("session", claims.jti)
+    audit.summary(after={"sub": body.sub, "role": body.role, "ttl_s": body.ttl_s})
+    await audit.commit()
     return json_response({**session_view(claims), "token": token}, 201)
 
 
 async def revoke_session(
-    request: ApiRequest, svc: Services, jti: str, *, caller: Caller
+    request: ApiRequest, svc: Services, jti: str, *, caller: Caller, audit: AuditTrail
 ) -> ApiResponse:
     if not JTI.match(jti):
         raise NotFound(f"No session {jti}.")
+    await audit.commit()  # KV holds the change: the record goes first
     await close_session(svc.kv["SESSIONS"], jti)
     return ApiResponse(204)

@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.devices import ownership_store, store
 from rs1.errors import NotFound
@@ -19,9 +20,11 @@ class ClaimBody(BaseModel):
 
 
 async def claim_device(
-    request: ApiRequest, svc: Services, *, caller: Caller, body: ClaimBody
+    request: ApiRequest, svc: Services, *, caller: Caller, body: ClaimBody, audit: AuditTrail
 ) -> ApiResponse:
     claims = caller.claims
+    audit.target("device", body.device_id)
+    audit.summary(after={"owner": claims.sub})
     found = await store.get_status(svc.db, body.device_id) if is_device_id(body.device_id) else None
     secret = (
         derive_device_secret(svc.settings.device_master_key, body.device_id, found[1])

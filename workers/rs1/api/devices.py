@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.devices import cache, ownership_store, store
 from rs1.errors import BadParameter, NotFound
@@ -84,8 +85,15 @@ class ShareBody(BaseModel):
 
 
 async def share_device(
-    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: ShareBody
+    request: ApiRequest,
+    svc: Services,
+    device_id: str,
+    *,
+    caller: Caller,
+    body: ShareBody,
+    audit: AuditTrail,
 ) -> ApiResponse:
+    audit.summary(after={"viewer": body.user_id})
     if body.user_id == caller.sub:
         raise BadParameter("You already own this device.")
     await ownership_store.share(svc.db, device_id, body.user_id)
@@ -93,7 +101,14 @@ async def share_device(
 
 
 async def unshare_device(
-    request: ApiRequest, svc: Services, device_id: str, user_id: str, *, caller: Caller
+    request: ApiRequest,
+    svc: Services,
+    device_id: str,
+    user_id: str,
+    *,
+    caller: Caller,
+    audit: AuditTrail,
 ) -> ApiResponse:
+    audit.summary(before={"viewer": user_id})
     await ownership_store.unshare(svc.db, device_id, user_id)
     return empty_response(204)

@@ -1,5 +1,6 @@
 """The caller's own session: GET /api/auth/session (who am I) and POST /api/auth/logout."""
 
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.errors import Conflict
 from rs1.identity.access import ACCESS_JTI_PREFIX
@@ -17,11 +18,15 @@ async def current_session(request: ApiRequest, svc: Services, *, caller: Caller)
     return json_response(session_view(caller.claims))
 
 
-async def logout(request: ApiRequest, svc: Services, *, caller: Caller) -> ApiResponse:
+async def logout(
+    request: ApiRequest, svc: Services, *, caller: Caller, audit: AuditTrail
+) -> ApiResponse:
     """Ends the session of the presented token: refused from now on where this Worker runs,
     and everywhere within ~60 s (KV's propagation)."""
     if caller.claims.jti.startswith(ACCESS_JTI_PREFIX):
         message = "This is a Cloudflare Access session: sign out at /cdn-cgi/access/logout."
         raise Conflict(message, code="access_session")
+    audit.target("session", caller.claims.jti)
+    await audit.commit()  # KV holds the change: the record goes first
     await close_session(svc.kv["SESSIONS"], caller.claims.jti)
     return ApiResponse(204)

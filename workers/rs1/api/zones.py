@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.devices import cache, store
 from rs1.errors import (
@@ -75,10 +76,16 @@ def _if_match(request: ApiRequest) -> int:
 
 
 async def _store(
-    request: ApiRequest, svc: Services, device_id: str, caller: Caller, config: ZoneConfig
+    request: ApiRequest,
+    svc: Services,
+    device_id: str,
+    caller: Caller,
+    config: ZoneConfig,
+    audit: AuditTrail,
 ) -> ApiResponse:
     expected = _if_match(request)
     data = config.model_dump(mode="json")
+    audit.summary(before={"version": expected}, after={"version": expected + 1, "zones": data})
     if await sync.write(svc.db, device_id, expected, data, caller.sub) is None:
         raise Conflict("The zones changed meanwhile; reload and retry.", code="version_conflict")
     await cache.forget(svc, device_id)
@@ -88,16 +95,29 @@ async def _store(
 
 
 async def put_zones(
-    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: ZoneConfig
+    request: ApiRequest,
+    svc: Services,
+    device_id: str,
+    *,
+    caller: Caller,
+    body: ZoneConfig,
+    audit: AuditTrail,
 ) -> ApiResponse:
-    return await _store(request, svc, device_id, caller, body)
+    return await _store(request, svc, device_id, caller, body, audit)
 
 
 async def rollback_zones(
-    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, body: RollbackBody
+    request: ApiRequest,
+    svc: Services,
+    device_id: str,
+    *,
+    caller: Caller,
+    body: RollbackBody,
+    audit: AuditTrail,
 ) -> ApiResponse:
+    audit.summary(restored=body.version)
     old = await zone_store.version(svc.db, device_id, body.version)
     if old is None:
         raise NotFound(f"Version {body.version} is not kept (last 10 are).")
     config = ZoneConfig.model_validate(json.loads(old["config_json"]))
-    return await _store(request, svc, device_id, caller, config)
+    return await _store(request, svc, device_id, caller, config, audit)

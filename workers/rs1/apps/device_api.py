@@ -9,9 +9,13 @@ from typing import Any
 from rs1contract.manifest import MAX_IMAGE_BYTES
 
 from rs1.admin import alerts as admin_alerts
+from rs1.admin import audit as admin_audit
 from rs1.admin import devices as admin_devices
 from rs1.admin import diagnostics as admin_diag
+from rs1.admin import event_models as em
+from rs1.admin import events as admin_events
 from rs1.admin import firmware as admin_firmware
+from rs1.admin import keys as admin_keys
 from rs1.admin import models as am
 from rs1.admin import rollouts as admin_rollouts
 from rs1.admin import sessions as admin_sessions
@@ -31,6 +35,7 @@ from rs1.http.limits import ENROL_BATCH_BODY
 from rs1.http.operation import Operation, Param
 from rs1.http.rate_limit import RateLimit
 from rs1.http.router import Body, Router
+from rs1.http.scopes import ANY_KEY
 from rs1.http.web import decorate, preflight
 from rs1.zones.model import ZoneConfig
 
@@ -38,6 +43,7 @@ WORKER = "rs1-device-api"
 DEVICE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 IF_MATCH = Param("if-match", "The zone-config version you edited (ETag).", where="header")
 BOOL = {"type": "string", "enum": ["true", "false"]}
+PAGE_500 = {"type": "integer", "minimum": 1, "maximum": 500}
 U, A = "devices", "admin"
 
 
@@ -70,6 +76,7 @@ def _user_routes(r: Router) -> None:
         api_sessions.current_session,
         op("The caller's session", "auth", response=m.SessionInfo),
         auth="user",
+        scope=ANY_KEY,
     )
     r.add(
         "POST",
@@ -77,6 +84,7 @@ def _user_routes(r: Router) -> None:
         api_sessions.logout,
         op("End the caller's session", "auth", status=204),
         auth="user",
+        audit="session.logout",
     )
     r.add(
         "POST",
@@ -89,6 +97,8 @@ def _user_routes(r: Router) -> None:
             also={200: "Already yours"},
         ),
         auth="user",
+        scope="devices:write",
+        audit="device.claim",
         body=ClaimBody,
     )
     r.add(
@@ -109,6 +119,7 @@ def _user_routes(r: Router) -> None:
             ),
         ),
         auth="user",
+        scope="devices:read",
     )
     r.add(
         "GET",
@@ -116,6 +127,7 @@ def _user_routes(r: Router) -> None:
         api_devices.get_device,
         op("One device: presence, versions, pending config and OTA", response=m.DeviceDetail),
         auth="viewer",
+        scope="devices:read",
     )
     r.add(
         "POST",
@@ -123,6 +135,8 @@ def _user_routes(r: Router) -> None:
         api_devices.share_device,
         op("Share as viewer (owners)", response=m.Shared),
         auth="owner",
+        scope="devices:write",
+        audit="device.share",
         body=api_devices.ShareBody,
     )
     r.add(
@@ -135,6 +149,8 @@ def _user_routes(r: Router) -> None:
             path_schemas={"device_id": DEVICE_ID, "user_id": {"type": "string"}},
         ),
         auth="owner",
+        scope="devices:write",
+        audit="device.unshare",
     )
     r.add(
         "GET",
@@ -142,6 +158,7 @@ def _user_routes(r: Router) -> None:
         api_zones.get_zones,
         op("Zone config: desired vs applied, versions", response=m.ZonesView),
         auth="viewer",
+        scope="devices:read",
     )
     r.add(
         "PUT",
@@ -153,6 +170,8 @@ def _user_routes(r: Router) -> None:
             params=(IF_MATCH,),
         ),
         auth="owner",
+        scope="zones:write",
+        audit="zones.write",
         body=Body(ZoneConfig, Unprocessable, "invalid_zone_config", "zone config"),
     )
     r.add(
@@ -165,6 +184,8 @@ def _user_routes(r: Router) -> None:
             params=(IF_MATCH,),
         ),
         auth="owner",
+        scope="zones:write",
+        audit="zones.rollback",
         body=Body(api_zones.RollbackBody, Unprocessable),
     )
     r.add(
@@ -187,6 +208,7 @@ def _user_routes(r: Router) -> None:
             ),
         ),
         auth="viewer",
+        scope="devices:read",
     )
     r.add(
         "GET",
@@ -201,6 +223,7 @@ def _user_routes(r: Router) -> None:
             "telemetry/targets message. A request without Upgrade is a 426.",
         ),
         auth="watcher",
+        scope="devices:read",
     )
 
 
@@ -216,6 +239,7 @@ def _admin_routes(r: Router) -> None:
             status=201,
         ),
         auth="admin",
+        audit="session.create",
         body=Body(admin_sessions.SessionBody, Unprocessable),
     )
     r.add(
@@ -224,6 +248,7 @@ def _admin_routes(r: Router) -> None:
         admin_sessions.revoke_session,
         admin("Revoke a session", status=204, path_schemas={"jti": {"type": "string"}}),
         auth="admin",
+        audit="session.revoke",
     )
     r.add(
         "GET",
@@ -231,6 +256,7 @@ def _admin_routes(r: Router) -> None:
         fleet_overview,
         admin("The fleet at a glance", response=am.Fleet),
         auth="admin",
+        scope="fleet:read",
     )
     r.add(
         "GET",
@@ -242,6 +268,7 @@ def _admin_routes(r: Router) -> None:
             params=(Param("status", "open, resolved or all"),),
         ),
         auth="admin",
+        scope="fleet:read",
     )
     r.add(
         "GET",
@@ -249,6 +276,7 @@ def _admin_routes(r: Router) -> None:
         admin_firmware.list_firmware,
         admin("Uploaded firmware", response=am.FirmwareList),
         auth="admin",
+        scope="firmware:read",
     )
     r.add(
         "PUT",
@@ -272,6 +300,8 @@ def _admin_routes(r: Router) -> None:
         ),
         max_body=MAX_IMAGE_BYTES,
         auth="admin",
+        scope="firmware:write",
+        audit="firmware.upload",
     )
     r.add(
         "GET",
@@ -279,6 +309,7 @@ def _admin_routes(r: Router) -> None:
         admin_rollouts.list_rollouts,
         admin("Rollouts, newest first", response=am.RolloutList),
         auth="admin",
+        scope="rollouts:read",
     )
     r.add(
         "POST",
@@ -290,6 +321,8 @@ def _admin_routes(r: Router) -> None:
             status=201,
         ),
         auth="admin",
+        scope="rollouts:write",
+        audit="rollout.create",
         body=Body(admin_rollouts.RolloutBody, Unprocessable),
     )
     r.add(
@@ -298,6 +331,7 @@ def _admin_routes(r: Router) -> None:
         admin_rollouts.get_rollout,
         admin("One rollout", response=am.Rollout, path_schemas=rollout_id),
         auth="admin",
+        scope="rollouts:read",
     )
     for action in ("abort", "pause", "resume", "advance"):
         handler = getattr(admin_rollouts, f"{action}_rollout")
@@ -307,6 +341,8 @@ def _admin_routes(r: Router) -> None:
             handler,
             admin(f"{action.capitalize()} a rollout", response=am.Rollout, path_schemas=rollout_id),
             auth="admin",
+            scope="rollouts:write",
+            audit=f"rollout.{action}",
         )
     r.add(
         "GET",
@@ -328,6 +364,7 @@ def _admin_routes(r: Router) -> None:
             ),
         ),
         auth="admin",
+        scope="devices:read",
     )
     r.add(
         "POST",
@@ -340,6 +377,8 @@ def _admin_routes(r: Router) -> None:
             also={200: "Key rotated"},
         ),
         auth="admin",
+        scope="devices:write",
+        audit="device.enroll",
         body=admin_devices.EnrollBody,
     )
     r.add(
@@ -349,6 +388,8 @@ def _admin_routes(r: Router) -> None:
         admin("Enrol a factory batch", response=am.BatchEnrolled),
         max_body=ENROL_BATCH_BODY,
         auth="admin",
+        scope="devices:write",
+        audit="device.enroll_batch",
         body=admin_devices.BatchBody,
     )
     r.add(
@@ -357,6 +398,7 @@ def _admin_routes(r: Router) -> None:
         admin_devices.get_device,
         admin("One registry record", response=am.DeviceRecord),
         auth="admin",
+        scope="devices:read",
     )
     r.add(
         "POST",
@@ -368,6 +410,8 @@ def _admin_routes(r: Router) -> None:
             status=202,
         ),
         auth="admin",
+        scope="devices:write",
+        audit="device.diag",
         body=Body(admin_diag.DiagBody, optional=True),
     )
     r.add(
@@ -380,6 +424,7 @@ def _admin_routes(r: Router) -> None:
             path_schemas={"device_id": DEVICE_ID, "request_id": {"type": "string"}},
         ),
         auth="admin",
+        scope="devices:read",
     )
     r.add(
         "POST",
@@ -387,6 +432,8 @@ def _admin_routes(r: Router) -> None:
         admin_devices.revoke_device,
         admin("Revoke a device (and end its MQTT session)", response=am.StatusChanged),
         auth="admin",
+        scope="devices:write",
+        audit="device.revoke",
     )
     r.add(
         "POST",
@@ -394,13 +441,208 @@ def _admin_routes(r: Router) -> None:
         admin_devices.enable_device,
         admin("Enable a revoked device", response=am.StatusChanged),
         auth="admin",
+        scope="devices:write",
+        audit="device.enable",
     )
+
+
+def _ops_routes(r: Router) -> None:
+    """Issue 16: tags, API keys, the audit trail."""
+    r.add(
+        "PUT",
+        "/admin/devices/{device_id}/tags",
+        admin_devices.set_tags,
+        admin("Set and remove a device's tags", response=am.DeviceTags),
+        auth="admin",
+        body=Body(admin_devices.TagsBody, Unprocessable),
+        scope="devices:write",
+        audit="device.tags",
+    )
+    no_path: dict[str, Any] = {}
+    r.add(
+        "POST",
+        "/admin/keys",
+        admin_keys.create_key,
+        admin(
+            "Create an integration API key (shown once)",
+            response=am.CreatedKey,
+            status=201,
+            path_schemas=no_path,
+        ),
+        auth="admin",
+        body=Body(admin_keys.KeyBody, Unprocessable),
+        audit="api_key.create",
+    )
+    r.add(
+        "GET",
+        "/admin/keys",
+        admin_keys.list_keys,
+        admin("Integration API keys (never the keys)", response=am.ApiKeys, path_schemas=no_path),
+        auth="admin",
+    )
+    r.add(
+        "DELETE",
+        "/admin/keys/{key_id}",
+        admin_keys.revoke_key,
+        admin(
+            "Revoke an API key",
+            response=am.RevokedKey,
+            path_schemas={"key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}},
+        ),
+        auth="admin",
+        audit="api_key.revoke",
+    )
+    r.add(
+        "GET",
+        "/admin/audit",
+        admin_audit.list_audit,
+        admin(
+            "The audit trail, newest first",
+            response=am.AuditPage,
+            path_schemas=no_path,
+            params=(
+                Param("actor", "Actor id (user sub or API key id)"),
+                Param("target", "Target id"),
+                Param("action", "Action, e.g. zones.write"),
+                Param("since", "ISO time, inclusive"),
+                Param("until", "ISO time, exclusive"),
+                Param("limit", "Page size (default 100)", PAGE_500),
+                Param("cursor", "next_cursor of the previous page"),
+            ),
+        ),
+        auth="admin",
+        scope="audit:read",
+    )
+    r.add(
+        "GET",
+        "/admin/audit/exports",
+        admin_audit.list_exports,
+        admin(
+            "Daily audit exports (hash-chain heads)", response=am.AuditExports, path_schemas=no_path
+        ),
+        auth="admin",
+        scope="audit:read",
+    )
+    r.add(
+        "GET",
+        "/admin/audit/exports/{day}",
+        admin_audit.get_export,
+        admin(
+            "One day's audit export (JSON lines)",
+            path_schemas={"day": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}},
+        ),
+        auth="admin",
+        scope="audit:read",
+    )
+
+
+def _event_routes(r: Router) -> None:
+    """Outbound events (rs1.events): endpoints, the event log, deliveries, redelivery."""
+    endpoint = {"endpoint_id": {"type": "string", "pattern": "^ep_[0-9a-f]{16}$"}}
+    read, write = "events:read", "events:write"
+    r.add(
+        "POST",
+        "/admin/events/endpoints",
+        admin_events.create_endpoint,
+        admin("Register an HTTPS endpoint (its secret is shown once)", response=em.CreatedEndpoint,
+              status=201, path_schemas={}),
+        auth="admin",
+        body=Body(admin_events.EndpointBody, Unprocessable),
+        scope=write,
+        audit="events.endpoint.create",
+    )  # fmt: skip
+    r.add(
+        "GET",
+        "/admin/events/endpoints",
+        admin_events.list_endpoints,
+        admin("Event endpoints", response=em.Endpoints, path_schemas={}),
+        auth="admin",
+        scope=read,
+    )
+    r.add(
+        "PATCH",
+        "/admin/events/endpoints/{endpoint_id}",
+        admin_events.update_endpoint,
+        admin("Change or re-enable an endpoint", response=em.Endpoint, path_schemas=endpoint),
+        auth="admin",
+        body=Body(admin_events.EndpointPatch, Unprocessable),
+        scope=write,
+        audit="events.endpoint.update",
+    )
+    r.add(
+        "DELETE",
+        "/admin/events/endpoints/{endpoint_id}",
+        admin_events.delete_endpoint,
+        admin("Remove an endpoint", status=204, path_schemas=endpoint),
+        auth="admin",
+        scope=write,
+        audit="events.endpoint.delete",
+    )
+    r.add(
+        "GET",
+        "/admin/events",
+        admin_events.list_events,
+        admin(
+            "The event log, newest first",
+            response=em.EventPage,
+            path_schemas={},
+            params=(
+                Param("type", "Event type"),
+                Param("since", "Unix ms", {"type": "integer", "minimum": 0}),
+                Param("limit", "Page size (default 100)", PAGE_500),
+                Param("cursor", "next_cursor of the previous page"),
+            ),
+        ),
+        auth="admin",
+        scope=read,
+    )
+    r.add(
+        "GET",
+        "/admin/events/deliveries",
+        admin_events.list_deliveries,
+        admin(
+            "The delivery log",
+            response=em.DeliveryPage,
+            path_schemas={},
+            params=(
+                Param("event_id", "An event's id"),
+                Param("endpoint_id", "An endpoint's id"),
+                Param("status", "pending, delivered or dead",
+                      {"type": "string", "enum": ["pending", "delivered", "dead"]}),
+                Param("limit", "Page size (default 100)", PAGE_500),
+                Param("cursor", "next_cursor of the previous page"),
+            ),
+        ),
+        auth="admin",
+        scope=read,
+    )  # fmt: skip
+    r.add(
+        "GET",
+        "/admin/events/deliveries/{delivery_id}/attempts",
+        admin_events.list_attempts,
+        admin("A delivery's attempts", response=em.Attempts,
+              path_schemas={"delivery_id": {"type": "string"}}),
+        auth="admin",
+        scope=read,
+    )  # fmt: skip
+    r.add(
+        "POST",
+        "/admin/events/{event_id}/redeliver",
+        admin_events.redeliver_event,
+        admin("Send an event again", response=em.Redelivered, status=202,
+              path_schemas={"event_id": {"type": "string"}}),
+        auth="admin",
+        scope=write,
+        audit="events.redeliver",
+    )  # fmt: skip
 
 
 def build_router() -> Router:
     router = Router()
     _user_routes(router)
     _admin_routes(router)
+    _ops_routes(router)
+    _event_routes(router)
     return router
 
 

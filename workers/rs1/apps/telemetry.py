@@ -1,7 +1,9 @@
 """rs1-telemetry: EMQX webhooks (authn, authz, rule actions) and the scheduled jobs."""
 
+from rs1.audit.export import run_audit_export
 from rs1.auth.guards import GUARDS
 from rs1.backups.job import run_daily_backup
+from rs1.events.delivery import run_deliveries
 from rs1.health import health_handler
 from rs1.http.app import RETRY_LATER, App
 from rs1.http.limits import TELEMETRY_BATCH_BODY, WEBHOOK_BODY
@@ -48,6 +50,7 @@ def build_app() -> App:
 HOURLY = "0 * * * *"
 EVERY_5_MINUTES = "*/5 * * * *"
 DAILY = "15 3 * * *"
+EVERY_MINUTE = "* * * * *"
 
 
 async def run_cron(cron: str, scheduled_ms: float, svc: Services) -> None:
@@ -56,6 +59,9 @@ async def run_cron(cron: str, scheduled_ms: float, svc: Services) -> None:
         await run_hourly(svc, int(scheduled_ms))
     elif cron == DAILY:
         await run_daily_backup(svc, int(scheduled_ms))
+        await run_audit_export(svc, int(scheduled_ms))
+    elif cron == EVERY_MINUTE:
+        await run_deliveries(svc, int(scheduled_ms))  # outbound events
     elif cron == EVERY_5_MINUTES:
         await rollouts.tick(svc, int(scheduled_ms))  # timeouts, safety, stage advances
         await run_monitoring(svc, int(scheduled_ms))

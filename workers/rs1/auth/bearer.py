@@ -1,9 +1,12 @@
-"""Who is calling: `Authorization: Bearer <JWT>` whose session is live in KV SESSIONS, or,
+"""Who is calling: `Authorization: Bearer <JWT>` whose session is live in KV SESSIONS, an API
+key (`Bearer rs1_live_…`, rs1.auth.api_key), or,
 with Cloudflare Access configured and no bearer token, Access's `Cf-Access-Jwt-Assertion`."""
 
 from rs1.auth import access
+from rs1.auth.api_key import authenticate_key
 from rs1.errors import BearerRequired, Forbidden
 from rs1.http.web import ALLOWED_ORIGINS
+from rs1.identity.api_keys import looks_like_key
 from rs1.identity.sessions import is_live
 from rs1.identity.tokens import Claims, InvalidToken, verify_token
 from rs1.messages import ApiRequest
@@ -33,8 +36,11 @@ async def authenticate(request: ApiRequest, svc: Services) -> Claims:
             return await access.access_claims(svc, assertion)
         except InvalidToken as exc:
             raise BearerRequired(f"Invalid Access token: {exc}.") from None
+    token = bearer_token(request)
+    if looks_like_key(token):
+        return await authenticate_key(token, request, svc)
     try:
-        claims = verify_token(svc.settings.jwt_secret, bearer_token(request), svc.clock())
+        claims = verify_token(svc.settings.jwt_secret, token, svc.clock())
     except InvalidToken as exc:
         raise BearerRequired(f"Invalid token: {exc}.") from None
     if not await is_live(svc.kv["SESSIONS"], claims):

@@ -15,7 +15,10 @@ SKIPPED_PREFIXES = ("sqlite_", "_cf_")  # SQLite's and D1's internal tables
 # hourly R2 archives (verified when written) and its rollups are recomputed from them;
 # api_stats is a transient counter. At fleet scale they are also far more rows than one
 # invocation may read: D1 allows 1,000 queries per Worker invocation.
-ROWS_ELSEWHERE = frozenset({"telemetry_raw", "telemetry_hourly", "telemetry_dirty", "api_stats"})
+# event_attempts is the outbound events' delivery log: diagnostics, not state.
+ROWS_ELSEWHERE = frozenset(
+    {"telemetry_raw", "telemetry_hourly", "telemetry_dirty", "api_stats", "event_attempts"}
+)
 
 
 def include_table(name: str) -> bool:

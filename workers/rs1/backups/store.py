@@ -16,9 +16,12 @@ async def tables(db: Database) -> list[Row]:
 
 
 async def index_sqls(db: Database) -> list[str]:
-    """CREATE INDEX text of every explicit index, by name (automatic ones have no sql)."""
+    """CREATE INDEX and CREATE TRIGGER text (the audit log's append-only guards), by name,
+    indexes first (automatic indexes have no sql). Replayed after the rows, so the triggers do
+    not see the restore's inserts (they guard UPDATE and DELETE anyway)."""
     rows = await db.all(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL "
+        "ORDER BY type, name"
     )
     return [r["sql"] for r in rows]
 

@@ -1,14 +1,18 @@
 """Enrolment: register MACs, hand out device secrets (once), rotate keys on request."""
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from rs1.devices import store
 from rs1.identity.device_id import InvalidMac, device_id_from_mac, normalize_mac
 from rs1.identity.keys import derive_device_secret
+from rs1.outbox import store as outbox
+from rs1.outbox.store import NewEvent
 from rs1.storage.database import Database, Statement
 
-BATCH_STATEMENTS = 50  # statements per D1 batch() call
+# Statements per D1 batch() call: an insert of 25 devices and 2 per device for its event.
+BATCH_STATEMENTS = 500
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,32 @@ def _split_valid(items: list[EnrollItem]) -> tuple[list[EnrollItem], list[dict[s
     return valid, invalid
 
 
-async def _run_batched(db: Database, statements: list[Statement]) -> list[list[dict[str, Any]]]:
+async def _run_batched(
+    db: Database, groups: list[tuple[Statement, list[NewEvent]]]
+) -> list[list[dict[str, Any]]]:
+    """Each statement with its devices' events in the same batch; the statements' own
+    results, in order."""
     results: list[list[dict[str, Any]]] = []
-    for start in range(0, len(statements), BATCH_STATEMENTS):
-        results += await db.batch(statements[start : start + BATCH_STATEMENTS])
+    chunk: list[Statement] = []
+    own: list[int] = []
+    for statement, events in groups:
+        extra = outbox.statements(events)
+        if chunk and len(chunk) + 1 + len(extra) > BATCH_STATEMENTS:
+            results += _own(await db.batch(chunk), own)
+            chunk, own = [], []
+        own.append(len(chunk))
+        chunk += [statement, *extra]
+    if chunk:
+        results += _own(await db.batch(chunk), own)
     return results
+
+
+def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def _own(results: list[list[dict[str, Any]]], own: list[int]) -> list[list[dict[str, Any]]]:
+    return [results[i] for i in own]
 
 
 def _issued(
@@ -64,7 +89,7 @@ def _issued(
 
 
 async def enroll(
-    db: Database, master_key: str, items: list[EnrollItem], rotate: bool
+    db: Database, master_key: str, items: list[EnrollItem], rotate: bool, at_ms: int | None = None
 ) -> EnrollResult:
     """The database decides every race: a MAC that a concurrent call enrolled a moment ago is
     a conflict here (its insert did nothing), and each rotation hands out the generation its
@@ -75,8 +100,22 @@ async def enroll(
     again = [i for i in valid if i.mac_address in existing]
     rows = [(device_id_from_mac(i.mac_address), i.mac_address, i.model) for i in new]
     inserts = store.insert_devices(rows)
-    rotations = [store.rotate_key(existing[i.mac_address]["device_id"], i.model) for i in again]
-    results = await _run_batched(db, inserts + (rotations if rotate else []))
+
+    def item_id(item: EnrollItem) -> str:
+        return existing[item.mac_address]["device_id"]
+
+    rotations = [store.rotate_key(item_id(i), i.model) for i in again]
+    at = int(time.time() * 1000) if at_ms is None else at_ms
+    groups = [
+        (insert, [store.enrolled_event(d, mac, model, at, False) for d, mac, model in chunk])
+        for insert, chunk in zip(inserts, _chunks(rows, store.INSERT_ROWS), strict=True)
+    ]
+    if rotate:
+        groups += [
+            (rotation, [store.enrolled_event(item_id(i), i.mac_address, i.model, at, True)])
+            for rotation, i in zip(rotations, again, strict=True)
+        ]
+    results = await _run_batched(db, groups)
     inserted = {r["mac_address"] for rs in results[: len(inserts)] for r in rs}
     generation = {r["device_id"]: int(r["key_generation"]) for rs in results[len(inserts) :]
                   for r in rs}  # fmt: skip

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rs1.devices.presence import PresenceEvent, counts_as_offline
+from rs1.outbox.store import NewEvent, run_with_events
 from rs1.storage.database import Database, Row, Statement
 from rs1.timefmt import iso_ms
 
@@ -73,12 +74,15 @@ async def existing_macs(db: Database, macs: Sequence[str]) -> dict[str, Row]:
     return found
 
 
+INSERT_ROWS = 25
+
+
 def insert_devices(devices: Sequence[tuple[str, str, str | None]]) -> list[Statement]:
     """Multi-row INSERTs of (device_id, mac, model), 25 rows each (D1 binds ≤ 100 params);
     each returns the MACs it inserted (one a racing call inserted first is left alone)."""
     statements = []
-    for start in range(0, len(devices), 25):
-        chunk = devices[start : start + 25]
+    for start in range(0, len(devices), INSERT_ROWS):
+        chunk = devices[start : start + INSERT_ROWS]
         values = ",".join("(?, ?, ?, 1)" for _ in chunk)
         params = tuple(v for row in chunk for v in row)
         statements.append(
@@ -189,7 +193,11 @@ def state_statement(device_id: str, firmware_version: str | None, at_ms: int) ->
 async def apply_presence(db: Database, device_id: str, event: PresenceEvent) -> bool:
     """True if the device is enrolled (the statement touched its row)."""
     statement = presence_statement(device_id, event)
-    return (await db.run(statement.sql, *statement.params)).changes > 0
+    events: list[NewEvent] = []
+    if event.kind == "connected" or counts_as_offline(event):
+        online = event.kind == "connected"
+        events.append(presence_event(device_id, online, event.at_ms, iso_ms(event.at_ms)))
+    return await run_with_events(db, statement, events) > 0
 
 
 async def record_state(
@@ -215,3 +223,35 @@ def advance_last_seen(seen: Sequence[tuple[str, str]]) -> Statement:
         "WHERE devices.device_id = seen.device_id",
         (json.dumps(seen, separators=(",", ":")),),  # one parameter: see telemetry.store
     )
+
+
+# --- the outbound events its changes emit (rs1.outbox) ---
+
+_DEVICE = "EXISTS (SELECT 1 FROM devices WHERE device_id = ?"
+
+
+def enrolled_event(
+    device_id: str, mac: str, model: str | None, at_ms: int, rotated: bool
+) -> NewEvent:
+    data = {"device_id": device_id, "mac_address": mac, "model": model, "key_rotated": rotated}
+    key = f"{device_id}:rotated:{at_ms}" if rotated else f"{device_id}:1"
+    return NewEvent("device.enrolled", key, data, at_ms, f"{_DEVICE})", (device_id,))
+
+
+def revoked_event(device_id: str, at: str, at_ms: int) -> NewEvent:
+    """device.revoked, if the revocation made at `at` stands."""
+    when = f"{_DEVICE} AND status = 'revoked' AND status_changed_at = ?)"
+    data = {"device_id": device_id, "revoked_at": at}
+    return NewEvent("device.revoked", f"{device_id}:{at}", data, at_ms, when, (device_id, at))
+
+
+def presence_event(device_id: str, connected: bool, at_ms: int, at: str) -> NewEvent:
+    """Online when this connect is the device's newest presence fact; offline likewise."""
+    if connected:
+        when = f"{_DEVICE} AND online = 1 AND presence_connected_at = ?)"
+        kind = "device.online"
+    else:
+        when = f"{_DEVICE} AND online = 0 AND presence_disconnected_at = ?)"
+        kind = "device.offline"
+    data = {"device_id": device_id, "at": at}
+    return NewEvent(kind, f"{device_id}:{at_ms}", data, at_ms, when, (device_id, at_ms))

@@ -4,12 +4,16 @@ import re
 import secrets
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from rs1.errors import DomainError
+from rs1.audit.actors import new_trail
+from rs1.audit.database import AuditedDatabase
+from rs1.errors import DomainError, Forbidden
 from rs1.http.error_map import to_api_error
 from rs1.http.errors import ApiError, error_body
 from rs1.http.router import Body, Route, Router
+from rs1.http.scopes import allows
 from rs1.logs import log_event
 from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.monitoring.api_stats import ApiStats
@@ -100,7 +104,9 @@ class App:
                 return early
         route, params = self.router.match(request.method, request.path)
         inputs = await self._inputs(route, request, services, params)
-        return await route.handler(request, services, **params, **inputs)
+        if route.audit is None:
+            return await route.handler(request, services, **params, **inputs)
+        return await _audited(route, request, services, params, inputs)
 
     async def _inputs(
         self, route: Route, request: ApiRequest, services: Services, params: Mapping[str, str]
@@ -109,6 +115,7 @@ class App:
         inputs: dict[str, Any] = {}
         caller = await self.guards[route.auth](request, services, params)
         if caller is not None:
+            _check_scope(route, caller)
             inputs["caller"] = caller
         if route.body is not None:
             inputs["body"] = _parse(route.body, request)
@@ -162,6 +169,32 @@ class App:
             return
         self.stats.record(status, services.clock())
         self.stats.flush_if_due(services.db, services.defer)
+
+
+def _check_scope(route: Route, caller: object) -> None:
+    """An API key's caller carries its scopes (rs1.auth.api_key.KeyClaims); a session's none."""
+    scopes = getattr(getattr(caller, "claims", None), "scopes", None)
+    if scopes is not None and not allows(scopes, route.scope):
+        needed = f"scope {route.scope}" if route.scope else "a session (API keys may not)"
+        raise Forbidden(f"This call needs {needed}.", code="insufficient_scope")
+
+
+async def _audited(
+    route: Route,
+    request: ApiRequest,
+    services: Services,
+    params: Mapping[str, str],
+    inputs: dict[str, Any],
+) -> ApiResponse:
+    """The handler over a database whose first change carries the call's audit record; a
+    successful call that changed nothing in D1 still gets its record."""
+    caller, now = inputs.get("caller"), services.clock()
+    trail = new_trail(route.audit or "", request, caller, params, now, services.db)
+    audited = replace(services, db=AuditedDatabase(services.db, trail))
+    response = await route.handler(request, audited, **params, **inputs, audit=trail)
+    if 200 <= response.status < 300:
+        await trail.commit()
+    return response
 
 
 def _parse(body: Body, request: ApiRequest) -> Any:

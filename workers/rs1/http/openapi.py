@@ -14,6 +14,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from rs1.http.operation import Operation
 from rs1.http.router import Route, Router
+from rs1.http.scopes import ANY_KEY
 
 REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -91,6 +92,8 @@ def _operation(route: Route, op: Operation, schemas: _Schemas) -> dict[str, Any]
     }
     if route.auth == "none":
         out["security"] = []
+    elif route.auth not in ("webhook", "device", "signed"):
+        out["security"] = _security(route.scope)
     if route.body is not None:
         schema = schemas.ref(route.body.model, "validation")
         out["requestBody"] = {"required": True, "content": _content(schema)}
@@ -101,6 +104,15 @@ def _operation(route: Route, op: Operation, schemas: _Schemas) -> dict[str, Any]
             "content": {"application/octet-stream": {"schema": binary}},
         }
     return out
+
+
+def _security(scope: str | None) -> list[dict[str, list[str]]]:
+    """Sessions always; an API key only with the route's scope (OpenAPI 3.1: a non-OAuth
+    scheme's array lists the roles it needs). Routes without a scope are closed to keys."""
+    sessions: list[dict[str, list[str]]] = [{"bearer": []}, {"access": []}]
+    if scope is None:
+        return sessions
+    return [*sessions, {"apiKey": [] if scope == ANY_KEY else [scope]}]
 
 
 def document(router: Router, title: str, version: str, description: str) -> dict[str, Any]:
@@ -125,6 +137,13 @@ def document(router: Router, title: str, version: str, description: str) -> dict
                     "bearerFormat": "JWT",
                     "description": "HS256 JWT (sub, role, exp, jti) whose session is live in "
                     "KV SESSIONS; admin calls need role admin.",
+                },
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "rs1_live_<key_id>_<secret>",
+                    "description": "An integration API key (POST /admin/keys), limited to its "
+                    "scopes: each operation lists the scope it needs. Rate limited per key.",
                 },
                 "access": {
                     "type": "apiKey",

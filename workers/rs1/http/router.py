@@ -1,8 +1,9 @@
 """Method + path-template routing with the right 404 and 405 answers.
 
-A route declares who may call it (`auth`, a kind the app's guards check: rs1.auth.guards)
-and its JSON body model (`body`); the app enforces both before the handler runs, so a
-handler receives `caller=` and `body=` instead of checking them itself.
+A route declares who may call it (`auth`, a kind the app's guards check: rs1.auth.guards),
+what an API key needs for it (`scope`), its JSON body model (`body`) and, if it changes
+anything, its audit action (`audit`); the app enforces all of them before the handler runs, so
+a handler receives `caller=`, `body=` and `audit=` instead of checking them itself.
 """
 
 import re
@@ -42,6 +43,8 @@ class Route:
     max_body: int | None = None  # bytes; None: the router's default
     auth: str = "none"  # a guard name (rs1.auth.guards.AuthKind)
     body: Body | None = None  # parsed and validated, handed to the handler as `body=`
+    scope: str | None = None  # what an API key needs (rs1.http.scopes); None: no key may
+    audit: str | None = None  # the audit action of a mutating call (rs1.audit.trail)
 
 
 def compile_template(template: str) -> re.Pattern[str]:
@@ -71,10 +74,14 @@ class Router:
         *,
         auth: str = "none",
         body: "type[BaseModel] | Body | None" = None,
+        scope: str | None = None,
+        audit: str | None = None,
     ) -> None:
         spec = Body(body) if isinstance(body, type) else body
         pattern = compile_template(template)
-        route = Route(method.upper(), template, pattern, handler, doc, max_body, auth, spec)
+        route = Route(
+            method.upper(), template, pattern, handler, doc, max_body, auth, spec, scope, audit
+        )
         self.routes.append(route)
 
     def body_limit(self, method: str, path: str) -> int:

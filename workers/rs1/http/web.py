@@ -12,7 +12,7 @@ SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
     "cache-control": "no-store",
 }
-CORS_METHODS = "GET, PUT, POST, DELETE, OPTIONS"
+CORS_METHODS = "GET, PUT, PATCH, POST, DELETE, OPTIONS"
 CORS_HEADERS = "authorization, content-type, if-match, x-request-id"
 CORS_EXPOSE = (
     "etag, x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset"

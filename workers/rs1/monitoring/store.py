@@ -2,9 +2,12 @@
 monitoring's read-only report queries over other aggregates' tables (devices, ota_*,
 telemetry_raw): counts the alert checks measure, never writes."""
 
+import time
 from collections.abc import Sequence
+from datetime import datetime
 
 from rs1.monitoring.checks import Finding
+from rs1.outbox.store import NewEvent, run_with_events
 from rs1.storage.database import Database, Row, Statement
 
 ALERT_COLUMNS = (
@@ -76,12 +79,14 @@ async def resolve_alert(
     db: Database, alert_id: str, message: str, value: float | None, at: str
 ) -> bool:
     """Resolve the alert if it is open; True if this call resolved it."""
-    result = await db.run(
+    change = Statement(
         "UPDATE alerts SET status = 'resolved', message = ?, value = ?, updated_at = ?, "
         "resolved_at = ? WHERE alert_id = ? AND status = 'open'",
-        message, value, at, at, alert_id,
-    )  # fmt: skip
-    return result.changes > 0
+        (message, value, at, at, alert_id),
+    )
+    kind, _, subject = alert_id.partition(":")
+    event = alert_event(alert_id, kind, subject, message, False, at, _ms(at))
+    return await run_with_events(db, change, [event]) > 0
 
 
 async def refresh_open_alert(
@@ -98,29 +103,44 @@ async def refresh_open_alert(
 
 async def open_alert(db: Database, finding: Finding, at: str) -> bool:
     """Open (or reopen) the finding's alert; True if this call opened it."""
-    result = await db.run(
+    change = Statement(
         "INSERT INTO alerts (alert_id, kind, subject, status, message, value, threshold, "
         "opened_at, updated_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?) "
         "ON CONFLICT (alert_id) DO UPDATE SET status = 'open', message = excluded.message, "
         "value = excluded.value, updated_at = excluded.updated_at, resolved_at = NULL, "
         "opened_at = excluded.opened_at WHERE alerts.status <> 'open'",
-        finding.alert_id, finding.kind, finding.subject, finding.message,
-        finding.value, finding.threshold, at, at,
+        (finding.alert_id, finding.kind, finding.subject, finding.message,
+         finding.value, finding.threshold, at, at),
     )  # fmt: skip
-    return result.changes > 0
+    return await run_with_events(db, change, [_opened(finding, at)]) > 0
 
 
 async def raise_alert(db: Database, finding: Finding, at: str) -> None:
     """Open the alert, or refresh an existing one's message whatever its state (an event, such
     as a rollout abort, not a measurement: no value to keep, nothing to wait for)."""
-    await db.run(
+    change = Statement(
         "INSERT INTO alerts (alert_id, kind, subject, status, message, value, threshold, "
         "opened_at, updated_at) VALUES (?, ?, ?, 'open', ?, NULL, ?, ?, ?) "
         "ON CONFLICT (alert_id) DO UPDATE SET status = 'open', message = excluded.message, "
         "updated_at = excluded.updated_at, resolved_at = NULL",
-        finding.alert_id, finding.kind, finding.subject, finding.message,
-        finding.threshold, at, at,
+        (finding.alert_id, finding.kind, finding.subject, finding.message,
+         finding.threshold, at, at),
     )  # fmt: skip
+    await run_with_events(db, change, [_opened(finding, at)])
+
+
+def _opened(finding: Finding, at: str) -> NewEvent:
+    return alert_event(
+        finding.alert_id, finding.kind, finding.subject, finding.message, True, at, _ms(at)
+    )
+
+
+def _ms(at: str) -> int:
+    """An event's time from the alert's (ISO) time; now for a time that is not ISO."""
+    try:
+        return int(datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return int(time.time() * 1000)
 
 
 async def list_alerts(db: Database, status: str | None, limit: int = 200) -> list[Row]:
@@ -175,3 +195,18 @@ async def telemetry_windows(
         start_ms, window_ms, start_ms, end_ms,
     )  # fmt: skip
     return {int(r["w"]): int(r["n"]) for r in rows}
+
+
+# --- the outbound events its changes emit (rs1.outbox) ---
+
+
+def alert_event(
+    alert_id: str, kind: str, subject: str | None, message: str, opened: bool, at: str, at_ms: int
+) -> NewEvent:
+    alert = "EXISTS (SELECT 1 FROM alerts WHERE alert_id = ? AND status = "
+    if opened:
+        when, event_type = alert + "'open' AND updated_at = ?)", "alert.opened"
+    else:
+        when, event_type = alert + "'resolved' AND resolved_at = ?)", "alert.resolved"
+    data = {"alert_id": alert_id, "kind": kind, "subject": subject, "message": message, "at": at}
+    return NewEvent(event_type, f"{alert_id}:{at}", data, at_ms, when, (alert_id, at))

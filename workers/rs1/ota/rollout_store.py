@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rs1.ota.device_status import CANCELLABLE, FAILURES, FINAL, IN_PROGRESS, RANK
+from rs1.outbox.store import NewEvent, run_with_events
 from rs1.storage.database import Database, Row, Statement, StorageError
 from rs1.timefmt import iso_ms
 
@@ -111,16 +112,13 @@ async def set_rollout_status(
 ) -> bool:
     """Move the rollout to `status` if it is in one of `allowed`; False when it was not (a
     transition that lost a race changes nothing)."""
-    result = await db.run(
+    change = Statement(
         "UPDATE ota_rollouts SET status = ?, status_reason = ?, updated_at = ? "
         f"WHERE rollout_id = ? AND status IN ({_marks(len(allowed))})",
-        status,
-        reason,
-        now_ms,
-        rollout_id,
-        *allowed,
+        (status, reason, now_ms, rollout_id, *allowed),
     )
-    return result.changes == 1
+    event = rollout_status_event(rollout_id, status, reason, now_ms)
+    return await run_with_events(db, change, [event] if event else []) == 1
 
 
 async def move_stage(
@@ -134,13 +132,14 @@ async def move_stage(
 ) -> bool:
     """Compare-and-set on the stage of an active rollout: of racing moves (the cron, an
     admin's advance) one wins; False for the others."""
-    result = await db.run(
+    change = Statement(
         "UPDATE ota_rollouts SET current_stage = ?, stage_started_at = ?, target_percent = ?, "
         "status_reason = ?, updated_at = ? WHERE rollout_id = ? AND current_stage = ? "
         "AND status = ?",
-        to_stage, now_ms, target_percent, reason, now_ms, rollout_id, from_stage, ACTIVE,
-    )  # fmt: skip
-    return result.changes == 1
+        (to_stage, now_ms, target_percent, reason, now_ms, rollout_id, from_stage, ACTIVE),
+    )
+    event = stage_advanced_event(rollout_id, from_stage, to_stage, target_percent, reason, now_ms)
+    return await run_with_events(db, change, [event]) == 1
 
 
 # --- device status rows: reads ---------------------------------------------------------------
@@ -417,14 +416,16 @@ async def record_report(
     at_ms: int,
 ) -> bool:
     """Apply a device's report if it moves the row forward; False when it is stale."""
-    result = await db.run(
+    change = Statement(
         "UPDATE ota_device_status SET status = ?1, status_rank = ?2, progress = ?3, "
         # A late copy of an older report never moves the timeout clock back.
         "error_message = ?4, updated_at = ?5, progress_at = MAX(COALESCE(progress_at, 0), ?6) "
         f"WHERE device_id = ?7 AND rollout_id = ?8 AND {_ACCEPTS}",
-        status, RANK[status], progress, error, iso_ms(at_ms), at_ms, device_id, rollout_id, FINAL,
+        (status, RANK[status], progress, error, iso_ms(at_ms), at_ms, device_id, rollout_id,
+         FINAL),
     )  # fmt: skip
-    return result.changes == 1
+    failed = [device_failed_event(device_id, rollout_id, status, error, at_ms)]
+    return await run_with_events(db, change, failed if status in FAILURES else []) == 1
 
 
 # Rows a device that runs the target version has gone through: everything but the ends that
@@ -460,3 +461,46 @@ async def live_summaries(db: Database) -> list[Row]:
         f"FROM ota_rollouts WHERE status IN ({_marks(len(LIVE))}) ORDER BY created_at",
         *LIVE,
     )
+
+
+# --- the outbound events its changes emit (rs1.outbox) ---
+
+_ROLLOUT = "EXISTS (SELECT 1 FROM ota_rollouts WHERE rollout_id = ?"
+_ROLLOUT_END = {"aborted": "rollout.aborted", "completed": "rollout.completed"}
+
+
+def rollout_status_event(rollout_id: str, status: str, reason: str, at_ms: int) -> NewEvent | None:
+    kind = _ROLLOUT_END.get(status)
+    if kind is None:
+        return None  # paused, resumed: no event type
+    when = f"{_ROLLOUT} AND status = ?)"
+    data = {"rollout_id": rollout_id, "status": status, "reason": reason}
+    return NewEvent(kind, f"{rollout_id}:{status}", data, at_ms, when, (rollout_id, status))
+
+
+def stage_advanced_event(
+    rollout_id: str, from_stage: int, to_stage: int, percent: int, reason: str, at_ms: int
+) -> NewEvent:
+    when = f"{_ROLLOUT} AND current_stage >= ?)"
+    data = {
+        "rollout_id": rollout_id,
+        "from_stage": from_stage,
+        "to_stage": to_stage,
+        "target_percent": percent,
+        "reason": reason,
+    }
+    key = f"{rollout_id}:{to_stage}"
+    return NewEvent("rollout.stage_advanced", key, data, at_ms, when, (rollout_id, to_stage))
+
+
+def device_failed_event(
+    device_id: str, rollout_id: str, status: str, error: str | None, at_ms: int
+) -> NewEvent:
+    when = (
+        "EXISTS (SELECT 1 FROM ota_device_status WHERE device_id = ? AND rollout_id = ? "
+        "AND status = ?)"
+    )
+    data = {"device_id": device_id, "rollout_id": rollout_id, "status": status, "error": error}
+    key = f"{device_id}:{rollout_id}"
+    params = (device_id, rollout_id, status)
+    return NewEvent("ota.device_failed", key, data, at_ms, when, params)

@@ -347,6 +347,7 @@ async def start_rollout(
     timeout_minutes: float,
     allow_downgrade: bool,
     device_ids: list[str],
+    rollout_id: str | None = None,
 ) -> Rollout:
     """A rollout of an uploaded release: Unprocessable when the release is unknown,
     RolloutActive when the model already has a live rollout."""
@@ -364,13 +365,15 @@ async def start_rollout(
         allow_downgrade=allow_downgrade,
         device_ids=device_ids,
     )
-    return await create(svc, spec, int(svc.clock() * 1000))
+    return await create(svc, spec, int(svc.clock() * 1000), rollout_id)
 
 
-async def create(svc: Services, new: NewRollout, now_ms: int) -> Rollout:
+async def create(
+    svc: Services, new: NewRollout, now_ms: int, rollout_id: str | None = None
+) -> Rollout:
     """Insert the rollout and run its first evaluation (the first stage's triggers). Racing
     creates for one model: the database lets one in, the others get RolloutActive."""
-    rollout_id = new_rollout_id()
+    rollout_id = rollout_id or new_rollout_id()
     inserted = await store.insert_rollout(
         svc.db,
         rollout_id=rollout_id,

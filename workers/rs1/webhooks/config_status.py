@@ -16,7 +16,7 @@ async def config_status(
     device_id = await checked_device(body, svc)
     ack = parse_payload(ConfigStatus, body)
     applied = await sync.acknowledge(
-        svc.db, device_id, ack.version, ack.status == "applied", ack.error
+        svc.db, device_id, ack.version, ack.status == "applied", ack.error, int(svc.clock() * 1000)
     )
     if applied:
         await cache.forget(svc, device_id)

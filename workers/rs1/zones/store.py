@@ -6,6 +6,9 @@ The device's applied and rejected versions live on the devices row (migration 00
 statements touching them are here because each is conditioned on zone_configs.
 """
 
+import time
+
+from rs1.outbox.store import NewEvent, run_with_events
 from rs1.storage.database import Database, Row, Statement
 
 
@@ -81,24 +84,32 @@ async def pending_config(db: Database, device_id: str) -> Row | None:
     )
 
 
-async def mark_applied(db: Database, device_id: str, number: int) -> bool:
+def _now_ms(at_ms: int | None) -> int:
+    return int(time.time() * 1000) if at_ms is None else at_ms
+
+
+async def mark_applied(db: Database, device_id: str, number: int, at_ms: int | None = None) -> bool:
     """Forward only, and only to a version that exists; True if it moved."""
-    result = await db.run(
+    change = Statement(
         "UPDATE devices SET config_version = ? WHERE device_id = ? AND config_version < ? "
         "AND ? <= (SELECT COALESCE(MAX(version), 0) FROM zone_configs WHERE device_id = ?)",
-        number, device_id, number, number, device_id,
-    )  # fmt: skip
-    return result.changes > 0
+        (number, device_id, number, number, device_id),
+    )
+    event = applied_event(device_id, number, _now_ms(at_ms))
+    return await run_with_events(db, change, [event]) > 0
 
 
-async def mark_rejected(db: Database, device_id: str, number: int, error: str) -> bool:
+async def mark_rejected(
+    db: Database, device_id: str, number: int, error: str, at_ms: int | None = None
+) -> bool:
     """The newest rejection is kept (a repeat of it too); True if recorded."""
-    result = await db.run(
+    change = Statement(
         "UPDATE devices SET config_rejected_version = ?, config_rejected_error = ? "
         "WHERE device_id = ? AND COALESCE(config_rejected_version, -1) <= ?",
-        number, error, device_id, number,
-    )  # fmt: skip
-    return result.changes > 0
+        (number, error, device_id, number),
+    )
+    event = rejected_event(device_id, number, error, _now_ms(at_ms))
+    return await run_with_events(db, change, [event]) > 0
 
 
 async def last_rejection(db: Database, device_id: str) -> Row | None:
@@ -107,3 +118,23 @@ async def last_rejection(db: Database, device_id: str) -> Row | None:
         "SELECT config_rejected_version, config_rejected_error FROM devices WHERE device_id = ?",
         device_id,
     )
+
+
+# --- the outbound events its changes emit (rs1.outbox) ---
+
+_DEVICE_ROW = "EXISTS (SELECT 1 FROM devices WHERE device_id = ?"
+
+
+def applied_event(device_id: str, version: int, at_ms: int) -> NewEvent:
+    when = f"{_DEVICE_ROW} AND config_version >= ?)"
+    data = {"device_id": device_id, "version": version}
+    return NewEvent(
+        "zone.applied", f"{device_id}:{version}", data, at_ms, when, (device_id, version)
+    )
+
+
+def rejected_event(device_id: str, version: int, error: str, at_ms: int) -> NewEvent:
+    when = f"{_DEVICE_ROW} AND config_rejected_version = ? AND config_rejected_error = ?)"
+    data = {"device_id": device_id, "version": version, "error": error}
+    key = f"{device_id}:{version}:{error}"
+    return NewEvent("zone.rejected", key, data, at_ms, when, (device_id, version, error))

@@ -46,9 +46,9 @@ async def push(svc: Services, device_id: str) -> bool:
 
 
 async def acknowledge(
-    db: Database, device_id: str, number: int, applied: bool, error: str | None
+    db: Database, device_id: str, number: int, applied: bool, error: str | None, at_ms: int
 ) -> bool:
     """A device's config/status: applied versions only move forward; rejections are kept."""
     if applied:
-        return await store.mark_applied(db, device_id, number)
-    return await store.mark_rejected(db, device_id, number, (error or "")[:512])
+        return await store.mark_applied(db, device_id, number, at_ms)
+    return await store.mark_rejected(db, device_id, number, (error or "")[:512], at_ms)
