@@ -204,3 +204,19 @@ def test_redelivery_sends_a_delivered_event_again() -> None:
     assert run(store.redeliver(svc.db, event_id, int(clock() * 1000))) == [f"{event_id}:ep_1"]
     drain(svc, clock)
     assert svc.http.accepted[event_id] == 2
+
+
+def test_a_disabled_endpoints_deliveries_wait_and_resume_when_it_is_enabled() -> None:
+    svc, clock = world(0.0)
+    add_endpoint(svc, "ep_1", ["device.online"])
+    run(store.update_endpoint(svc.db, "ep_1", {"enabled": False}))
+    run(store.update_endpoint(svc.db, "ep_1", {"enabled": True}))  # subscribed again
+    run(store.update_endpoint(svc.db, "ep_1", {"enabled": False}))
+    add_endpoint(svc, "ep_2", ["device.online"])
+    connect(svc, enroll_one(svc.db, random_mac()), MS)
+    run(svc.db.run("UPDATE event_endpoints SET enabled = 0 WHERE endpoint_id = 'ep_2'"))
+    run(run_deliveries(svc, int(clock() * 1000)))
+    assert not svc.http.accepted
+    run(store.update_endpoint(svc.db, "ep_2", {"enabled": True}))
+    drain(svc, clock)
+    assert list(svc.http.accepted.values()) == [1]

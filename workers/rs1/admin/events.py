@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
-from rs1.errors import BadParameter, NotFound
+from rs1.errors import BadParameter, NotFound, Unavailable
 from rs1.events import endpoints as rules
 from rs1.events import signing, store
-from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
+from rs1.http.cursors import bad_cursor, decode_cursor, encode_cursor, int_param, split_page
 from rs1.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.services import Services
 from rs1.text import PlainText
@@ -55,6 +55,8 @@ async def create_endpoint(
         "created_by": caller.sub,
         "created_at": iso_ms(svc.clock() * 1000),
     }
+    if not svc.settings.events_secret:
+        raise Unavailable("Outbound events are not configured (EVENTS_SECRET).")
     secret = signing.endpoint_secret(svc.settings.events_secret, row["endpoint_id"])
     audit.target("event_endpoint", row["endpoint_id"])
     audit.summary(after={k: row[k] for k in ("url", "event_types", "description")})
@@ -129,7 +131,7 @@ def _event_cursor(raw: str | None) -> tuple[int, str] | None:
     position = decode_cursor(raw)
     if not (isinstance(position, list) and len(position) == 2 and isinstance(position[0], int)
             and isinstance(position[1], str)):  # fmt: skip
-        raise BadParameter("'cursor' is not a cursor this API returned.")
+        raise bad_cursor()
     return position[0], position[1]
 
 
@@ -164,7 +166,7 @@ async def list_deliveries(request: ApiRequest, svc: Services, *, caller: Caller)
     limit = int_param(q, "limit", 100, 1, 500)
     after = decode_cursor(q["cursor"]) if q.get("cursor") else None
     if after is not None and not isinstance(after, str):
-        raise BadParameter("'cursor' is not a cursor this API returned.")
+        raise bad_cursor()
     filters = {k: q.get(k) or None for k in ("event_id", "endpoint_id", "status")}
     rows = await store.deliveries_page(svc.db, filters, after, limit + 1)
     page, more = split_page(rows, limit)

@@ -11,7 +11,6 @@ by the event id (RS1-Event-Id); a 2xx is never sent again unless ops redeliver.
 import asyncio
 import json
 import random
-from typing import Any
 
 from rs1.events import backoff, signing, store
 from rs1.logs import log_event
@@ -26,7 +25,8 @@ CONCURRENCY = 10
 MAX_SENDS = 400  # per invocation: Workers allow 1,000 subrequests, D1 calls count too
 BUDGET_S = 20.0
 SEND_TIMEOUT_S = 10.0
-LEASE_MS = 60_000  # > SEND_TIMEOUT_S: a lease outlives its send
+# A lease outlives its batch: CLAIM / CONCURRENCY waves of sends, each at most SEND_TIMEOUT_S.
+LEASE_MS = 120_000
 USER_AGENT = "rs1-events/1"
 
 
@@ -73,7 +73,8 @@ class Drainer:
         started = self.svc.clock()
         while self.counts["sent"] < MAX_SENDS and self.svc.clock() - started < BUDGET_S:
             now = max(now_ms, int(self.svc.clock() * 1000))
-            batch = await store.claim_due(self.svc.db, now, LEASE_MS, CLAIM)
+            room = min(CLAIM, MAX_SENDS - self.counts["sent"])  # the cap is a hard one
+            batch = await store.claim_due(self.svc.db, now, LEASE_MS, room)
             if not batch:
                 break
             await self._send_all(batch, now)
@@ -95,8 +96,10 @@ class Drainer:
         self, delivery: Row, events: dict[str, Row], targets: dict[str, Row], now_ms: int
     ) -> None:
         event, target = events.get(delivery["event_id"]), targets.get(delivery["endpoint_id"])
-        if event is None or target is None or not target["enabled"] or target["deleted_at"]:
-            reason = "endpoint disabled" if target is not None else "endpoint unknown"
+        if event is not None and target is not None and not target["enabled"]:
+            return  # disabled since the claim: the lease runs out, it waits for re-enabling
+        if event is None or target is None or target["deleted_at"]:
+            reason = "endpoint deleted" if target is not None else "endpoint or event unknown"
             await self._failed(delivery, now_ms, (None, reason), 0, retry=False)
             return
         secret = signing.endpoint_secret(self.svc.settings.events_secret, target["endpoint_id"])
@@ -150,7 +153,11 @@ async def _alert_disabled(svc: Services, endpoint_id: str, failures: int) -> Non
 
 async def run_deliveries(
     svc: Services, now_ms: int, rng: random.Random | None = None
-) -> dict[str, Any]:
+) -> dict[str, int]:
+    if not svc.settings.events_secret:
+        # Nothing can be signed: leave every delivery pending rather than lease and lose it.
+        log_event("warning", "events_not_configured", missing="EVENTS_SECRET")
+        return {}
     counts = await Drainer(svc, rng).run(now_ms)
     if counts["sent"]:
         log_event("info", "events_delivered", **counts)

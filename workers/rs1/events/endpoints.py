@@ -2,6 +2,7 @@
 no credentials in it, no private or loopback address in production, known event types."""
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from rs1.errors import Unprocessable
@@ -9,6 +10,7 @@ from rs1.events.types import EVENT_TYPES
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 INVALID = "invalid_endpoint"
+_NUMBER = re.compile(r"0x[0-9a-f]*|[0-9]+")
 
 
 def _refuse(message: str) -> Unprocessable:
@@ -19,12 +21,21 @@ def _private(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return host == "localhost" or host.endswith(".localhost")
+        # fetch (WHATWG URLs) reads a host whose last label is a number as IPv4 in any form
+        # (2130706433, 0x7f.1, 127.1 are 127.0.0.1): refuse all but the dotted-decimal one.
+        return host == "localhost" or host.endswith(".localhost") or _numeric(host)
     return not address.is_global
 
 
+def _numeric(host: str) -> bool:
+    return _NUMBER.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]) is not None
+
+
 def check_url(url: str, production: bool) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [IPv6] bracket
+        raise _refuse("The endpoint is not a URL.") from None
     host = (parts.hostname or "").lower()
     if not host or parts.scheme not in ("https", "http"):
         raise _refuse("The endpoint must be an https:// URL.")

@@ -38,4 +38,5 @@ def verify(
         return False
     if abs(now - t) > tolerance_s:
         return False
-    return hmac.compare_digest(parts.get("v1", ""), _mac(secret, body, t))
+    # Bytes: compare_digest refuses str with non-ASCII characters (a forged header's).
+    return hmac.compare_digest(parts.get("v1", "").encode(), _mac(secret, body, t).encode())

@@ -161,8 +161,11 @@ async def claim_due(db: Database, now_ms: int, lease_ms: int, limit: int) -> lis
     return await db.all(
         "UPDATE event_deliveries SET lease_until_ms = ?, attempts = attempts + 1 "
         "WHERE delivery_id IN (SELECT delivery_id FROM event_deliveries WHERE status = "
-        "'pending' AND next_attempt_ms <= ? AND lease_until_ms <= ? ORDER BY next_attempt_ms "
-        "LIMIT ?) RETURNING delivery_id, event_id, endpoint_id, attempts, created_ms",
+        "'pending' AND next_attempt_ms <= ? AND lease_until_ms <= ? AND endpoint_id IN "
+        # A disabled endpoint's deliveries wait, and resume when it is enabled again.
+        "(SELECT endpoint_id FROM event_endpoints WHERE enabled = 1 AND deleted_at IS NULL) "
+        "ORDER BY next_attempt_ms LIMIT ?) "
+        "RETURNING delivery_id, event_id, endpoint_id, attempts, created_ms",
         now_ms + lease_ms, now_ms, now_ms, limit,
     )  # fmt: skip
 
@@ -174,6 +177,12 @@ def _attempt(delivery: Row, now_ms: int, status: int | None, error: str | None,
         "duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
         (delivery["delivery_id"], delivery["attempts"], now_ms, status, error, duration_ms),
     )
+
+
+# The batch's previous statement changed a row: the endpoint's counter moves only with the
+# delivery (a result that lost its claim changes neither), and is disabled only by the
+# increment this result made. The attempt row goes last, outside the chain: it happened.
+_MOVED = "changes() > 0"
 
 
 def _claimed(delivery: Row) -> tuple[str, tuple[Any, ...]]:
@@ -194,11 +203,12 @@ async def record_success(db: Database, delivery: Row, now_ms: int, status: int,
                 f"WHERE {where}",
                 (now_ms, now_ms, status, *params),
             ),
-            _attempt(delivery, now_ms, status, None, duration_ms),
             Statement(
-                "UPDATE event_endpoints SET consecutive_failures = 0 WHERE endpoint_id = ?",
+                "UPDATE event_endpoints SET consecutive_failures = 0 WHERE endpoint_id = ? "
+                f"AND {_MOVED}",
                 (delivery["endpoint_id"],),
             ),
+            _attempt(delivery, now_ms, status, None, duration_ms),
         ]
     )
 
@@ -225,25 +235,25 @@ async def record_failure(
                 f"WHERE {where}",
                 (state, retry_at_ms or now_ms, now_ms, status, error[:500], *params),
             ),
-            _attempt(delivery, now_ms, status, error[:500], duration_ms),
             Statement(
                 "UPDATE event_endpoints SET consecutive_failures = consecutive_failures + 1 "
-                "WHERE endpoint_id = ?",
+                f"WHERE endpoint_id = ? AND {_MOVED}",
                 (delivery["endpoint_id"],),
             ),
             Statement(
                 "UPDATE event_endpoints SET enabled = 0, disabled_reason = ? "
                 "WHERE endpoint_id = ? AND enabled = 1 AND consecutive_failures >= ? "
-                "RETURNING endpoint_id",
+                f"AND {_MOVED} RETURNING endpoint_id",
                 (
                     f"{disable_after} failed deliveries in a row",
                     delivery["endpoint_id"],
                     disable_after,
                 ),
             ),
+            _attempt(delivery, now_ms, status, error[:500], duration_ms),
         ]
     )
-    return bool(results[3])
+    return bool(results[2])
 
 
 async def delivery_targets(db: Database, event_ids: Sequence[str], endpoint_ids: Sequence[str]
