@@ -14,14 +14,18 @@ https://api.optic.works webhooks go, e.g. http://127.0.0.1:8789), EMQX_API_KEY (
 for the HTTP API).
 """
 
-import argparse
 import asyncio
 import logging
 import signal
 import sys
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from rs1broker.cli import run
 from rs1broker.config_file import ConfigError
 from rs1broker.logs import configure
 from rs1broker.runner import BrokerService
@@ -30,22 +34,50 @@ from rs1broker.settings import DEFAULT_CONFIG, DEFAULT_REORDER_SEED, load_settin
 log = logging.getLogger("rs1broker")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="rs1broker", description="EMQX-compatible local broker (amqtt + emqx.conf)"
-    )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--mqtt-port", type=int, default=1883)
-    parser.add_argument("--api-port", type=int, default=18083)
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
-    parser.add_argument("--reorder-seed", type=_seed, default=DEFAULT_REORDER_SEED)
-    parser.add_argument("--ledger-file", type=Path, default=None)
-    return parser.parse_args(argv)
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
 
 
 def _seed(value: str) -> int | None:
     return None if value.lower() in ("off", "none") else int(value)
+
+
+app = typer.Typer(add_completion=False)
+Opt = typer.Option
+
+
+@app.command()
+def broker(
+    config: Annotated[Path, Opt(help="the EMQX config it runs")] = DEFAULT_CONFIG,
+    host: Annotated[str, Opt()] = "127.0.0.1",
+    mqtt_port: Annotated[int, Opt()] = 1883,
+    api_port: Annotated[int, Opt()] = 18083,
+    log_level: Annotated[LogLevel, Opt()] = LogLevel.info,
+    reorder_seed: Annotated[str, Opt(help="seed of the delivery shuffle, or off")] = str(
+        DEFAULT_REORDER_SEED
+    ),
+    ledger_file: Annotated[Path | None, Opt(help="JSON lines of undelivered messages")] = None,
+) -> None:
+    """EMQX-compatible local broker (amqtt + emqx.conf)."""
+    configure(log_level.value)
+    try:
+        seed = _seed(reorder_seed)
+    except ValueError:
+        raise typer.BadParameter("a number, or off", param_hint="--reorder-seed") from None
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        log.error("config: %s", exc)
+        raise typer.Exit(2) from None
+    settings = replace(settings, reorder_seed=seed, ledger_file=ledger_file)
+    service = BrokerService(settings, host, mqtt_port, api_port)
+    try:
+        asyncio.run(serve(service))
+    except OSError as exc:  # typically the port is taken
+        log.error("cannot listen: %s", exc)
+        raise typer.Exit(1) from None
 
 
 async def serve(service: BrokerService) -> None:
@@ -68,21 +100,7 @@ async def serve(service: BrokerService) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    configure(args.log_level)
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        log.error("config: %s", exc)
-        return 2
-    settings = replace(settings, reorder_seed=args.reorder_seed, ledger_file=args.ledger_file)
-    service = BrokerService(settings, args.host, args.mqtt_port, args.api_port)
-    try:
-        asyncio.run(serve(service))
-    except OSError as exc:  # typically the port is taken
-        log.error("cannot listen: %s", exc)
-        return 1
-    return 0
+    return run(app, argv, "rs1broker")
 
 
 if __name__ == "__main__":

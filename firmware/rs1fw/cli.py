@@ -1,10 +1,11 @@
 """`python -m rs1fw`: keygen, build-image, sign, verify."""
 
-import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from pydantic import ValidationError
 
 from rs1fw.images import ImageFormatError, build_image, parse_header
@@ -28,89 +29,88 @@ def _check_header(image: bytes, model: str, version: str) -> None:
         raise CliError(f"image header says {found[0]} {found[1]}, not {model} {version}")
 
 
-def keygen(args: argparse.Namespace) -> None:
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+Opt = typer.Option
+ImagePath = Annotated[Path, typer.Argument(help="the image file")]
+
+
+@app.command("keygen")
+def keygen(
+    out: Annotated[Path, Opt(help="directory")] = KEYS_DIR,
+    force: Annotated[bool, Opt("--force", help="replace an existing keypair")] = False,
+) -> None:
+    """Generate the dev signing keypair."""
     try:
-        private, public = write_keypair(args.out, force=args.force)
+        private, public = write_keypair(out, force=force)
     except FileExistsError as exc:
         raise CliError(str(exc)) from None
     print(f"wrote {private} (0600) and {public}")
 
 
-def build(args: argparse.Namespace) -> None:
+@app.command("build-image")
+def build(
+    model: Annotated[str, Opt()],
+    version: Annotated[str, Opt()],
+    size: Annotated[int, Opt()],
+    out: Annotated[Path, Opt()],
+) -> None:
+    """Write a deterministic test image."""
     try:
-        image = build_image(args.model, args.version, args.size)
+        image = build_image(model, version, size)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    args.out.write_bytes(image)
-    print(f"wrote {args.out} ({len(image)} bytes)")
+    out.write_bytes(image)
+    print(f"wrote {out} ({len(image)} bytes)")
 
 
-def sign(args: argparse.Namespace) -> None:
-    image = args.image.read_bytes()
-    _check_header(image, args.model, args.version)
+@app.command("sign")
+def sign(
+    image: ImagePath,
+    model: Annotated[str, Opt()],
+    version: Annotated[str, Opt()],
+    out: Annotated[Path, Opt()],
+    min_version: Annotated[str | None, Opt()] = None,
+    key: Annotated[Path, Opt()] = KEYS_DIR / PRIVATE_NAME,
+) -> None:
+    """Sign an image and write its manifest."""
+    data = image.read_bytes()
+    _check_header(data, model, version)
     try:
-        manifest = sign_image(
-            image, args.key.read_bytes(), args.model, args.version, args.min_version
-        )
+        manifest = sign_image(data, key.read_bytes(), model, version, min_version)
     except (ValueError, ValidationError) as exc:
         raise CliError(str(exc)) from None
-    args.out.write_text(manifest.model_dump_json(indent=2) + "\n")
-    print(f"wrote {args.out} (sha256 {manifest.sha256})")
+    out.write_text(manifest.model_dump_json(indent=2) + "\n")
+    print(f"wrote {out} (sha256 {manifest.sha256})")
 
 
-def verify(args: argparse.Namespace) -> None:
+@app.command("verify")
+def verify(
+    image: ImagePath,
+    manifest: Annotated[Path, typer.Argument(help="its manifest (JSON)")],
+    pubkey: Annotated[Path, Opt()] = KEYS_DIR / PUBLIC_NAME,
+) -> None:
+    """Check an image against its manifest."""
     try:
-        manifest = Manifest.model_validate_json(args.manifest.read_text())
+        signed = Manifest.model_validate_json(manifest.read_text())
     except ValidationError as exc:
         raise CliError(f"invalid manifest: {exc}") from None
-    image = args.image.read_bytes()
+    data = image.read_bytes()
     try:
-        verify_image(image, manifest, args.pubkey.read_bytes())
+        verify_image(data, signed, pubkey.read_bytes())
     except VerificationError as exc:
         raise CliError(f"{exc.code}: {exc}") from None
-    _check_header(image, manifest.model, manifest.version)
-    print(f"OK {manifest.model} {manifest.version} sha256 {manifest.sha256}")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rs1fw", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    p = commands.add_parser("keygen", help="generate the dev signing keypair")
-    p.add_argument("--out", type=Path, default=KEYS_DIR, help=f"directory (default {KEYS_DIR})")
-    p.add_argument("--force", action="store_true", help="replace an existing keypair")
-    p.set_defaults(run=keygen)
-
-    p = commands.add_parser("build-image", help="write a deterministic test image")
-    p.add_argument("--model", required=True)
-    p.add_argument("--version", required=True)
-    p.add_argument("--size", type=int, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.set_defaults(run=build)
-
-    p = commands.add_parser("sign", help="sign an image and write its manifest")
-    p.add_argument("image", type=Path)
-    p.add_argument("--model", required=True)
-    p.add_argument("--version", required=True)
-    p.add_argument("--min-version")
-    p.add_argument("--key", type=Path, default=KEYS_DIR / PRIVATE_NAME)
-    p.add_argument("--out", type=Path, required=True)
-    p.set_defaults(run=sign)
-
-    p = commands.add_parser("verify", help="check an image against its manifest")
-    p.add_argument("image", type=Path)
-    p.add_argument("manifest", type=Path)
-    p.add_argument("--pubkey", type=Path, default=KEYS_DIR / PUBLIC_NAME)
-    p.set_defaults(run=verify)
-    return parser
+    _check_header(data, signed.model, signed.version)
+    print(f"OK {signed.model} {signed.version} sha256 {signed.sha256}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    run: Callable[[argparse.Namespace], None] = args.run
+    """Runs the app; a CliError or OSError is one line on stderr and exit status 1 (click
+    handles usage errors itself and passes other exceptions through)."""
     try:
-        run(args)
+        app(args=list(argv) if argv is not None else None, prog_name="rs1fw")
     except (CliError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

@@ -9,7 +9,6 @@ The file is rendered and checked by the same code as `python -m rs1broker.render
 WEBHOOK_SECRET is needed (node and dashboard settings are not applied over REST).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -17,13 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.append(str(ROOT / "emqx"))  # rs1broker: the one reader of emqx.conf, by EMQX's rules
 from rs1broker.config_file import ConfigError, load_rendered  # noqa: E402
+
+from rs1tools.cli import run  # noqa: E402
 
 SECRET_HEADERS = {"x-webhook-secret"}
 # Markers of settings this tool never sends; they only need a value to render.
@@ -105,21 +107,30 @@ def apply(client: httpx.Client, call: ApiCall) -> int:
     return response.status_code
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--url", default=os.environ.get("EMQX_API_URL", "http://127.0.0.1:18083"))
-    parser.add_argument("--config", type=Path, default=ROOT / "emqx" / "emqx.conf")
-    parser.add_argument("--dry-run", action="store_true")
-    args = parser.parse_args(argv)
-    planned = list(calls(load_config(args.config, args.dry_run)))
-    if args.dry_run:
+app = typer.Typer(add_completion=False)
+DEFAULT_URL = os.environ.get("EMQX_API_URL", "http://127.0.0.1:18083")
+
+
+@app.command()
+def apply_config(
+    url: Annotated[str, typer.Option(help="EMQX's HTTP API")] = DEFAULT_URL,
+    config: Annotated[Path, typer.Option(help="the EMQX config")] = ROOT / "emqx" / "emqx.conf",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the requests only")] = False,
+) -> None:
+    """Apply emqx.conf's authn, authz, connector, actions and rules over EMQX's REST API."""
+    planned = list(calls(load_config(config, dry_run)))
+    if dry_run:
         for call in planned:
             print(json.dumps({"method": call.method, "path": call.path, "body": masked(call.body)}))
-        return 0
+        return
     key, _, secret = os.environ.get("EMQX_API_KEY", "").partition(":")
-    with httpx.Client(base_url=args.url, auth=(key, secret), timeout=30) as client:
+    with httpx.Client(base_url=url, auth=(key, secret), timeout=30) as client:
         failures = [c for c in planned if apply(client, c) >= 400]
-    return 1 if failures else 0
+    raise typer.Exit(1 if failures else 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(app, argv, "rs1tools.emqx_apply")
 
 
 if __name__ == "__main__":

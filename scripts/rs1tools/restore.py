@@ -11,7 +11,6 @@ backup job wrote. Production (documented, not run here):
 then point the Workers' database_id at rs1-recovery (or export/import into rs1-production).
 """
 
-import argparse
 import gzip
 import json
 import sqlite3
@@ -19,9 +18,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from rs1.backups.dump import TableChecksum, rows_backed_up
+from rs1tools.cli import run
 from rs1tools.localstack import ROOT, tool_env
 
 
@@ -88,35 +90,45 @@ def restore(sql_gz: Path, target: Path) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--date", help="YYYY-MM-DD: fetch from the local rs1-backups bucket")
-    source.add_argument("--file", type=Path, help="a downloaded .sql.gz")
-    parser.add_argument("--manifest", type=Path, help="its manifest (with --file)")
-    parser.add_argument("--from-state", type=Path, default=ROOT / ".state")
-    parser.add_argument("--to-state", type=Path, required=True)
-    args = parser.parse_args(argv)
-    if (args.to_state / "v3" / "d1").exists():
-        raise SystemExit(f"{args.to_state} already holds a D1: restore needs a fresh one")
+app = typer.Typer(add_completion=False)
+Opt = typer.Option
+
+
+@app.command()
+def restore_backup(
+    to_state: Annotated[Path, Opt(help="a fresh state directory to restore into")],
+    date: Annotated[str | None, Opt(help="YYYY-MM-DD: fetch from the local rs1-backups")] = None,
+    file: Annotated[Path | None, Opt(help="a downloaded .sql.gz")] = None,
+    manifest: Annotated[Path | None, Opt(help="its manifest (with --file)")] = None,
+    from_state: Annotated[Path, Opt(help="the local state holding the bucket")] = ROOT / ".state",
+) -> None:
+    """Restore a D1 backup into a fresh local D1 and verify it against its manifest."""
+    if (date is None) == (file is None):
+        raise typer.BadParameter("give exactly one of --date and --file", param_hint="--date")
+    if (to_state / "v3" / "d1").exists():
+        raise SystemExit(f"{to_state} already holds a D1: restore needs a fresh one")
     work = Path(tempfile.mkdtemp(prefix="rs1-restore-"))
-    if args.date:
-        key = f"backups/d1/{args.date}.sql.gz"
+    if date:
+        key = f"backups/d1/{date}.sql.gz"
         sql_gz, manifest_path = work / "backup.sql.gz", work / "manifest.json"
-        fetch_local(args.from_state, key, sql_gz)
-        fetch_local(args.from_state, key.replace(".sql.gz", ".manifest.json"), manifest_path)
+        fetch_local(from_state, key, sql_gz)
+        fetch_local(from_state, key.replace(".sql.gz", ".manifest.json"), manifest_path)
     else:
-        sql_gz, manifest_path = args.file, args.manifest
-    restore(sql_gz, args.to_state)
-    restored = checksums(args.to_state)
+        assert file is not None
+        sql_gz, manifest_path = file, manifest
+    restore(sql_gz, to_state)
+    restored = checksums(to_state)
     print(json.dumps({"restored_tables": restored}, indent=2))
     if manifest_path:
         expected = json.loads(manifest_path.read_text())["tables"]
         if restored != expected:
             print("[restore] MISMATCH with the backup manifest", file=sys.stderr)
-            return 1
+            raise typer.Exit(1)
         print(f"[restore] verified: {len(expected)} tables match the manifest")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(app, argv, "restore-backup")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ python -m rs1tools.schemas          # write
 python -m rs1tools.schemas --check  # exit 1 if schema/ is stale (a test runs this)
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from pydantic import BaseModel
 from rs1contract import payloads
 from rs1contract.ota import CancelOrder, InstallOffer, StatusReport
@@ -20,6 +21,7 @@ from rs1.apps.device_api import build_router
 from rs1.http.openapi import document
 from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
 from rs1.zones.model import ZoneConfig
+from rs1tools.cli import run
 from rs1tools.devvars import ROOT
 
 OUT = ROOT / "schema" / "mqtt"
@@ -63,22 +65,29 @@ def rendered() -> dict[Path, str]:
     return {**_render(OUT, MODELS), **_render(API_OUT, API_MODELS), OPENAPI: openapi_text()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def write(
+    check: Annotated[bool, typer.Option("--check", help="fail if any file is stale")] = False,
+) -> None:
+    """Write the JSON Schemas and schema/openapi.json (or, with --check, fail if stale)."""
     files = rendered()
-    if args.check:
+    if check:
         stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
         extra = (set(OUT.glob("*.json")) | set(API_OUT.glob("*.json"))) - set(files)
         for path in [*stale, *extra]:
             print(f"stale: {path.relative_to(ROOT)}", file=sys.stderr)
-        return 1 if stale or extra else 0
+        raise typer.Exit(1 if stale or extra else 0)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     print(f"wrote {len(files)} schemas under {OUT.parent.relative_to(ROOT)}")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(app, argv, "rs1tools.schemas")
 
 
 if __name__ == "__main__":

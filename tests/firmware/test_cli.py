@@ -82,4 +82,4 @@ def test_runs_as_a_module(args):
         check=False,
         timeout=30,
     )
-    assert result.returncode == 0 and "usage" in result.stdout
+    assert result.returncode == 0 and "usage: rs1fw" in result.stdout.lower()

@@ -15,13 +15,14 @@ from typing import Any
 
 import aiomqtt
 import pytest
+import typer
 from fleet.test_fleet_mqtt import fast, run, stop, until
 from rs1contract.payloads import StatePayload
 
 from rs1tools.fleet import Fleet, SimDevice
 from rs1tools.fleet import messages as fleet_messages
 from rs1tools.fleet.broker import running_broker
-from rs1tools.fleet.cli import config_from, parser
+from rs1tools.fleet.cli import config_for
 from rs1tools.fleet.sent_log import SentLog
 from rs1tools.localstack import free_port
 
@@ -142,12 +143,12 @@ def test_only_telemetry_is_logged_and_its_qos_is_configurable(
 
 
 def test_the_cli_sets_telemetry_qos_and_the_state_interval() -> None:
-    config = config_from(parser().parse_args(["--telemetry-qos", "0", "--state-interval", "0"]))
+    config = config_for(["--telemetry-qos", "0", "--state-interval", "0"])
     assert (config.telemetry_qos, config.state_interval_s) == (0, None)
-    default = config_from(parser().parse_args([]))
+    default = config_for([])
     assert (default.telemetry_qos, default.state_interval_s) == (1, 90.0)
-    with pytest.raises(SystemExit):
-        parser().parse_args(["--telemetry-qos", "2"])
+    with pytest.raises(typer.BadParameter):
+        config_for(["--telemetry-qos", "2"])
 
 
 # --- against a broker --------------------------------------------------------------------

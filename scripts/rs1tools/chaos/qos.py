@@ -4,13 +4,15 @@ each QoS, each run balanced by the message ledger.
     python -m rs1tools.chaos.qos [--devices 100] [--seconds 60]
 """
 
-import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from rs1tools.chaos.harness import ChaosWorld, say
+from rs1tools.cli import run as run_app
 from rs1tools.devvars import ROOT
 from rs1tools.fleet import parse_faults
 
@@ -38,15 +40,22 @@ async def run(devices: int, seconds: float, root: Path) -> list[dict[str, Any]]:
     return [await one(qos, devices, seconds, root) for qos in (0, 1)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--devices", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--state", type=Path, default=ROOT / ".state" / "chaos")
-    args = parser.parse_args(argv)
-    for row in asyncio.run(run(args.devices, args.seconds, args.state)):
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def compare(
+    devices: Annotated[int, typer.Option(help="simulated devices")] = 100,
+    seconds: Annotated[float, typer.Option(help="how long each QoS runs")] = 60.0,
+    state: Annotated[Path, typer.Option(help="state directories")] = ROOT / ".state" / "chaos",
+) -> None:
+    """Telemetry at QoS 0 against QoS 1: what each loses, through a broker restart."""
+    for row in asyncio.run(run(devices, seconds, state)):
         say(f"QoS {row['qos']}: {row}")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_app(app, argv, "rs1tools.chaos.qos")
 
 
 if __name__ == "__main__":

@@ -8,20 +8,23 @@ It has no ACL; the EMQX-compatible broker with HTTP auth/authz lives in emqx/.
     python -m rs1tools.fleet.broker --port 1883 [--secrets secrets.csv]
 """
 
-import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from amqtt.broker import Broker
 from amqtt.plugins.base import BaseAuthPlugin
 from amqtt.session import Session
 
 from rs1.identity.keys import verify_mqtt_password
+from rs1tools.cli import run
 from rs1tools.fleet.identity import DeviceIdentity, read_secrets
 
 ANONYMOUS = "amqtt.plugins.authentication.AnonymousAuthPlugin"
@@ -71,16 +74,26 @@ async def serve(host: str, port: int, secrets: list[DeviceIdentity] | None) -> N
         await asyncio.Event().wait()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m rs1tools.fleet.broker", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=1883)
-    parser.add_argument("--secrets", type=Path, help="check HMAC passwords against this CSV")
-    args = parser.parse_args(argv)
-    secrets = read_secrets(args.secrets) if args.secrets else None
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def broker(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 1883,
+    secrets: Annotated[
+        Path | None, typer.Option(help="check HMAC passwords against this CSV")
+    ] = None,
+) -> None:
+    """A plain MQTT broker for the fleet alone (no Workers)."""
+    known = read_secrets(secrets) if secrets else None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, secrets))
+        asyncio.run(serve(host, port, known))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(app, argv, "rs1tools.fleet.broker")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

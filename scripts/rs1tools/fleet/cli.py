@@ -9,18 +9,21 @@ summary ends with the message ledger. Exit code 0 unless the fleet cannot start 
 ledger has unexplained messages (1).
 """
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
-import json
+import json as json_text
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import Annotated, Any
+
+import typer
 
 from rs1tools import ledger_sources
+from rs1tools.cli import run as run_app
 from rs1tools.devvars import secret
 from rs1tools.fleet.config import FleetConfig
 from rs1tools.fleet.faults import FaultSpec, parse_faults
@@ -37,72 +40,100 @@ def _faults(text: str) -> tuple[FaultSpec, ...]:
     try:
         return parse_faults(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise typer.BadParameter(str(exc)) from None
 
 
-def _state_interval(text: str) -> float | None:
-    seconds = float(text)
+def _state_interval(seconds: float) -> float | None:
     return None if seconds == 0 else seconds
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m rs1tools.fleet", description=(__doc__ or "").split("\n")[0]
-    )
-    p.add_argument("--devices", type=int, default=10)
-    p.add_argument("--duration", type=float, default=60.0, help="seconds to run")
-    p.add_argument("--faults", type=_faults, default=(), help="e.g. flaky:0.1,power-loss")
-    p.add_argument("--seed", type=int, default=1, help="MACs and fault assignment follow it")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--mqtt-host", default="127.0.0.1")
-    p.add_argument("--mqtt-port", type=int, default=1883)
-    p.add_argument("--api", default=os.environ.get("RS1_DEVICE_API_URL", "http://127.0.0.1:8787"))
-    p.add_argument("--secrets", type=Path, help="secrets CSV (rs1ctl enroll-batch output)")
-    p.add_argument("--write-secrets", type=Path, help="save the enrolled secrets here")
-    p.add_argument("--telemetry-interval", type=float, default=5.0, help="seconds")
-    p.add_argument(
-        "--telemetry-qos", type=int, choices=(0, 1), default=1, help="state/OTA stay QoS 1"
-    )
-    p.add_argument(
-        "--state-interval",
-        type=_state_interval,
-        default=90.0,
-        help="re-announce state every N s (± 10%%); 0: only on connect",
-    )
-    p.add_argument("--clock-speed", type=float, default=1.0, help="device time / real time")
-    p.add_argument("--duplicates", type=float, default=0.02, help="telemetry resend probability")
-    p.add_argument("--keepalive", type=int, default=30)
-    p.add_argument("--ramp", type=float, default=5.0, help="spread boots over N seconds")
-    p.add_argument("--firmware", default="1.0.0")
-    p.add_argument(
-        "--ledger-state",
-        type=Path,
-        help="a local system's state directory (make dev: .state): balance the message ledger"
-        " against its broker (--broker-api) and D1 at the end",
-    )
-    p.add_argument("--broker-api", default="http://127.0.0.1:18083", help="with --ledger-state")
-    return p
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
+Opt = typer.Option
+DEFAULT_API = os.environ.get("RS1_DEVICE_API_URL", "http://127.0.0.1:8787")
+LEDGER_HELP = (
+    "a local system's state directory (make dev: .state): balance the message ledger against "
+    "its broker (--broker-api) and D1 at the end"
+)
 
 
-def config_from(args: argparse.Namespace) -> FleetConfig:
-    return FleetConfig(
-        devices=args.devices,
-        duration_s=args.duration,
-        mqtt_host=args.mqtt_host,
-        mqtt_port=args.mqtt_port,
-        api=args.api,
-        secrets=args.secrets,
-        telemetry_interval_s=args.telemetry_interval,
-        telemetry_qos=args.telemetry_qos,
-        state_interval_s=args.state_interval,
-        clock_speed=args.clock_speed,
-        faults=args.faults,
-        seed=args.seed,
-        duplicate_rate=args.duplicates,
-        keepalive_s=args.keepalive,
-        ramp_s=args.ramp,
-        firmware_version=args.firmware,
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What the command does besides the fleet's own configuration."""
+
+    write_secrets: Path | None
+    as_json: bool
+    ledger_at: tuple[Path, str] | None
+
+
+def build_config(params: dict[str, Any]) -> tuple[FleetConfig, Run]:
+    """The command's options → the fleet's configuration and the run's own settings."""
+    config = FleetConfig(
+        devices=params["devices"],
+        duration_s=params["duration"],
+        mqtt_host=params["mqtt_host"],
+        mqtt_port=params["mqtt_port"],
+        api=params["api"],
+        secrets=params["secrets"],
+        telemetry_interval_s=params["telemetry_interval"],
+        telemetry_qos=params["telemetry_qos"],
+        state_interval_s=_state_interval(params["state_interval"]),
+        clock_speed=params["clock_speed"],
+        faults=_faults(params["faults"]),
+        seed=params["seed"],
+        duplicate_rate=params["duplicates"],
+        keepalive_s=params["keepalive"],
+        ramp_s=params["ramp"],
+        firmware_version=params["firmware"],
     )
+    ledger = params["ledger_state"]
+    ledger_at = None if ledger is None else (ledger, params["broker_api"])
+    return config, Run(params["write_secrets"], params["json"], ledger_at)
+
+
+def config_for(argv: list[str]) -> FleetConfig:
+    """The configuration these arguments give (tests)."""
+    context = typer.main.get_command(app).make_context("rs1tools.fleet", list(argv))
+    return build_config(context.params)[0]
+
+
+@app.command()
+def fleet(
+    devices: Annotated[int, Opt()] = 10,
+    duration: Annotated[float, Opt(help="seconds to run")] = 60.0,
+    faults: Annotated[str, Opt(help="e.g. flaky:0.1,power-loss")] = "",
+    seed: Annotated[int, Opt(help="MACs and fault assignment follow it")] = 1,
+    json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
+    mqtt_host: Annotated[str, Opt()] = "127.0.0.1",
+    mqtt_port: Annotated[int, Opt()] = 1883,
+    api: Annotated[str, Opt(help="the device API (RS1_DEVICE_API_URL)")] = DEFAULT_API,
+    secrets: Annotated[Path | None, Opt(help="secrets CSV (rs1ctl enroll-batch)")] = None,
+    write_secrets: Annotated[Path | None, Opt(help="save the enrolled secrets here")] = None,
+    telemetry_interval: Annotated[float, Opt(help="seconds")] = 5.0,
+    telemetry_qos: Annotated[int, Opt(min=0, max=1, help="state/OTA stay QoS 1")] = 1,
+    state_interval: Annotated[
+        float, Opt(help="re-announce state every N s (± 10%); 0: only on connect")
+    ] = 90.0,
+    clock_speed: Annotated[float, Opt(help="device time / real time")] = 1.0,
+    duplicates: Annotated[float, Opt(help="telemetry resend probability")] = 0.02,
+    keepalive: Annotated[int, Opt()] = 30,
+    ramp: Annotated[float, Opt(help="spread boots over N seconds")] = 5.0,
+    firmware: Annotated[str, Opt()] = "1.0.0",
+    ledger_state: Annotated[Path | None, Opt(help=LEDGER_HELP)] = None,
+    broker_api: Annotated[str, Opt(help="with --ledger-state")] = "http://127.0.0.1:18083",
+) -> None:
+    """A simulated RS-1 fleet of real MQTT clients."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config, plan = build_config(locals())
+    except ValueError as exc:
+        print(f"fleet: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_CANNOT_START) from None
+    try:
+        code = asyncio.run(run(config, plan.write_secrets, plan.as_json, plan.ledger_at))
+    except FleetStartError as exc:
+        print(f"fleet: cannot start: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_CANNOT_START) from None
+    raise typer.Exit(code)
 
 
 def mark(state: Path, broker_api: str) -> ledger_sources.Mark:
@@ -155,23 +186,11 @@ async def run(
     if ledger_at is not None and before is not None:
         led = await balance(fleet, *ledger_at, before)
     if as_json:
-        print(json.dumps({**summary.to_dict(), "ledger": led and led.to_dict()}, indent=2))
+        print(json_text.dumps({**summary.to_dict(), "ledger": led and led.to_dict()}, indent=2))
     else:
         print(describe(summary) + ("" if led is None else "\n" + "\n".join(led.lines())))
     return 0 if led is None or not led.unexplained else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = config_from(args)
-    except ValueError as exc:
-        print(f"fleet: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
-    try:
-        ledger_at = None if args.ledger_state is None else (args.ledger_state, args.broker_api)
-        return asyncio.run(run(config, args.write_secrets, args.json, ledger_at))
-    except FleetStartError as exc:
-        print(f"fleet: cannot start: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
+    return run_app(app, argv, "rs1tools.fleet")

@@ -7,7 +7,6 @@ a broker would); the fleet runs here. Prints one JSON object: the fleet summary 
 expected message rate and CPU/memory of both processes.
 """
 
-import argparse
 import asyncio
 import json
 import os
@@ -17,8 +16,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from rs1.identity.device_id import device_id_from_mac
+from rs1tools.cli import run
 from rs1tools.fleet.config import FleetConfig
 from rs1tools.fleet.identity import DeviceIdentity, fleet_macs
 from rs1tools.fleet.runner import probe_broker, run_fleet
@@ -94,16 +97,22 @@ def run_scale(
             broker.terminate()
 
 
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def scale(
+    devices: Annotated[int, typer.Option()] = 1000,
+    duration: Annotated[float, typer.Option()] = 20.0,
+    telemetry_interval: Annotated[float, typer.Option()] = 5.0,
+    ramp: Annotated[float, typer.Option()] = 5.0,
+) -> None:
+    """The fleet's own capacity against a plain broker (JSON figures)."""
+    print(json.dumps(run_scale(devices, duration, telemetry_interval, ramp), indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rs1tools.fleet.scale", description=__doc__)
-    p.add_argument("--devices", type=int, default=1000)
-    p.add_argument("--duration", type=float, default=20.0)
-    p.add_argument("--telemetry-interval", type=float, default=5.0)
-    p.add_argument("--ramp", type=float, default=5.0)
-    args = p.parse_args(argv)
-    result = run_scale(args.devices, args.duration, args.telemetry_interval, args.ramp)
-    print(json.dumps(result, indent=2))
-    return 0
+    return run(app, argv, "rs1tools.fleet.scale")
 
 
 if __name__ == "__main__":
