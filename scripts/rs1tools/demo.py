@@ -22,6 +22,7 @@ from rs1fw.keys import KEYS_DIR, PRIVATE_NAME
 
 from rs1.identity.claim import claim_code
 from rs1.live.protocol import PROTOCOL
+from rs1tools.cli import run as run_cli
 from rs1tools.devvars import ROOT, secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet_ota import FirmwareOta
@@ -284,11 +285,7 @@ def demo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        cli(args=argv, prog_name="demo")
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return run_cli(cli, argv, "demo")
 
 
 if __name__ == "__main__":

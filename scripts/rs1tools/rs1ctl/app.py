@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from rs1tools.cli import run as run_cli
 from rs1tools.rs1ctl import (
     alerts,
     audit,
@@ -98,11 +99,7 @@ def root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        app(args=argv, prog_name="rs1ctl")
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return run_cli(app, argv, "rs1ctl")
 
 
 if __name__ == "__main__":
