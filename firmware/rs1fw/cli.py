@@ -1,17 +1,22 @@
 """`python -m rs1fw`: keygen, build-image, sign, verify."""
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.text import Text
 
 from rs1fw.images import ImageFormatError, build_image, parse_header
 from rs1fw.keys import KEYS_DIR, PRIVATE_NAME, PUBLIC_NAME, write_keypair
 from rs1fw.manifest import Manifest
 from rs1fw.signing import VerificationError, sign_image, verify_image
+
+# Plain text, never markup (paths may hold "["); soft wrap keeps a sha256 line whole for grep.
+console = Console(highlight=False, markup=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 class CliError(Exception):
@@ -44,7 +49,7 @@ def keygen(
         private, public = write_keypair(out, force=force)
     except FileExistsError as exc:
         raise CliError(str(exc)) from None
-    print(f"wrote {private} (0600) and {public}")
+    console.print(f"wrote {private} (0600) and {public}")
 
 
 @app.command("build-image")
@@ -60,7 +65,7 @@ def build(
     except ValueError as exc:
         raise CliError(str(exc)) from None
     out.write_bytes(image)
-    print(f"wrote {out} ({len(image)} bytes)")
+    console.print(f"wrote {out} ({len(image)} bytes)")
 
 
 @app.command("sign")
@@ -80,7 +85,7 @@ def sign(
     except (ValueError, ValidationError) as exc:
         raise CliError(str(exc)) from None
     out.write_text(manifest.model_dump_json(indent=2) + "\n")
-    print(f"wrote {out} (sha256 {manifest.sha256})")
+    console.print(f"wrote {out} (sha256 {manifest.sha256})")
 
 
 @app.command("verify")
@@ -100,7 +105,8 @@ def verify(
     except VerificationError as exc:
         raise CliError(f"{exc.code}: {exc}") from None
     _check_header(data, signed.model, signed.version)
-    print(f"OK {signed.model} {signed.version} sha256 {signed.sha256}")
+    ok = ("OK", "bold green")
+    console.print(Text.assemble(ok, f" {signed.model} {signed.version} sha256 {signed.sha256}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,8 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app(args=list(argv) if argv is not None else None, prog_name="rs1fw")
     except (CliError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err_console.print(Text(f"error: {exc}", style="red"))
         return 1
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        err_console.print(str(exc.code))  # as the interpreter would: SystemExit("reason")
+        return 1
     return 0

@@ -1,4 +1,4 @@
-"""python -m rs1tools.chaos [--devices N] [--only NAME]... [--json FILE]"""
+"""python -m rs1tools.chaos [--devices N] [--only NAME [NAME ...]] [--json FILE]"""
 
 import asyncio
 import json
@@ -26,7 +26,20 @@ async def run_scenarios(names: list[str], devices: int, root: Path) -> list[Scen
 
 
 app = typer.Typer(add_completion=False)
-ONLY_HELP = f"a scenario to run, repeatable (default: all): {', '.join(sorted(SCENARIOS))}"
+ONLY_HELP = f"scenarios to run (default: all): {', '.join(sorted(SCENARIOS))}"
+# `--only a b` (argparse's nargs="+") still works: click takes one value an option, so the
+# names after the first arrive as this hidden argument.
+MoreNames = Annotated[list[str] | None, typer.Argument(hidden=True, metavar="NAME")]
+
+
+def chosen(only: list[str] | None, more: list[str] | None) -> list[str]:
+    if more and not only:
+        raise typer.BadParameter(f"unexpected {more}: scenario names follow --only")
+    names = [*(only or ()), *(more or ())] or list(SCENARIOS)
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        raise typer.BadParameter(f"unknown scenarios {unknown}", param_hint="--only")
+    return names
 
 
 @app.command()
@@ -35,13 +48,10 @@ def chaos(
     only: Annotated[list[str] | None, typer.Option(help=ONLY_HELP)] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write results")] = None,
     state: Annotated[Path, typer.Option(help="state directories")] = ROOT / ".state" / "chaos",
+    more: MoreNames = None,
 ) -> None:
     """The fault scenarios with a simulated fleet: figures, invariants and ledgers."""
-    only = only or list(SCENARIOS)
-    unknown = sorted(set(only) - set(SCENARIOS))
-    if unknown:
-        raise typer.BadParameter(f"unknown scenarios {unknown}", param_hint="--only")
-    results = asyncio.run(run_scenarios(only, devices, state))
+    results = asyncio.run(run_scenarios(chosen(only, more), devices, state))
     if json_out:
         json_out.write_text(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     failed = [r.name for r in results if not r.ok]

@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from rs1tools import ledger_sources
 from rs1tools.cli import run as run_app
@@ -28,8 +31,9 @@ from rs1tools.devvars import secret
 from rs1tools.fleet.config import FleetConfig
 from rs1tools.fleet.faults import FaultSpec, parse_faults
 from rs1tools.fleet.identity import FleetStartError, write_secrets
-from rs1tools.fleet.progress import describe, show_progress
+from rs1tools.fleet.progress import show_progress
 from rs1tools.fleet.runner import Fleet, resolve_identities
+from rs1tools.fleet.stats import FleetSummary
 from rs1tools.ledger import Ledger
 from rs1tools.localstack import local_d1_query
 
@@ -40,7 +44,7 @@ def _faults(text: str) -> tuple[FaultSpec, ...]:
     try:
         return parse_faults(text)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="--faults") from None
 
 
 def _state_interval(seconds: float) -> float | None:
@@ -188,8 +192,28 @@ async def run(
     if as_json:
         print(json_text.dumps({**summary.to_dict(), "ledger": led and led.to_dict()}, indent=2))
     else:
-        print(describe(summary) + ("" if led is None else "\n" + "\n".join(led.lines())))
+        show_summary(summary, led)
     return 0 if led is None or not led.unexplained else 1
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+def show_summary(summary: FleetSummary, led: Ledger | None) -> None:
+    """The human summary (--json is the machine one): a figure a line, then the ledger."""
+    console = Console(highlight=False, markup=False)  # made here: follows sys.stdout
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", style="bold")
+    grid.add_column(overflow="fold")
+    for name, value in summary.to_dict().items():
+        grid.add_row(name, _cell(value))
+    console.print(grid)
+    if led is not None:
+        style = "bold red" if led.unexplained else "bold green"
+        console.print(Text(led.lines()[0], style=style), *led.lines()[1:], sep="\n", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,3 @@ async def show_progress(fleet: Fleet, stream: TextIO, every_s: float = 1.0) -> N
         stream.write("\r\x1b[2K")
         stream.flush()
 
-
-def describe(s: FleetSummary) -> str:
-    lines = [f"{name:>18}: {value}" for name, value in s.to_dict().items()]
-    return "\n".join(lines)

@@ -6,9 +6,11 @@ import importlib
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from helpers import ROOT
+from rs1tools.cli import run
 
 CLIS = (
     "rs1tools.rs1ctl.app",
@@ -56,3 +58,30 @@ def test_every_cli_answers_help(module: str) -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_a_reason_given_to_system_exit_still_reaches_stderr(capsys) -> None:
+    # restore and emqx_apply stop with SystemExit("why"); main(argv) must not swallow it.
+    app = typer.Typer()
+
+    @app.command()
+    def stop() -> None:
+        raise SystemExit("already holds a D1")
+
+    assert run(app, [], "t") == 1
+    assert "already holds a D1" in capsys.readouterr().err
+
+
+def test_chaos_only_still_takes_names_after_one_flag(monkeypatch) -> None:
+    chaos = importlib.import_module("rs1tools.chaos.__main__")
+    seen: list[list[str]] = []
+
+    async def scenarios(names: list[str], devices: int, root: Path) -> list[object]:
+        seen.append(names)
+        return []
+
+    monkeypatch.setattr(chaos, "run_scenarios", scenarios)
+    assert chaos.main(["--only", "d1-errors", "r2-outage", "--devices", "3"]) == 0
+    assert chaos.main(["--only", "d1-errors", "--only", "r2-outage"]) == 0
+    assert seen == [["d1-errors", "r2-outage"]] * 2
+    assert chaos.main(["d1-errors"]) == 2  # names without --only: a usage error, as before
