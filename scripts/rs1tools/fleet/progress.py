@@ -25,4 +25,3 @@ async def show_progress(fleet: Fleet, stream: TextIO, every_s: float = 1.0) -> N
     finally:
         stream.write("\r\x1b[2K")
         stream.flush()
-
