@@ -18,7 +18,7 @@ from rs1contract.topics import device_topic
 from rs1fw.signing import generate_keypair
 
 from rs1.devices.enrollment import EnrollItem, enroll
-from rs1.services import Services
+from rs1.services import HttpResult, Services
 from rs1.settings import Settings
 from rs1.storage.database import RunResult, Statement
 from rs1.storage.memory import MemoryBlobs, MemoryKv
@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS = ROOT / "migrations"
 T = TypeVar("T")
 NOW = 1_795_000_000.0  # a fixed "now" (2026-11-18) for clock-dependent tests
+# A rollout policy whose installs count at once: for tests about delivery, not health.
+NO_SOAK = {"health": {"soak_minutes": 0}}
 
 
 class Clock:
@@ -169,3 +171,18 @@ def at_once(calls: list[Callable[[], T]]) -> list[T]:
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(run, calls))
+
+
+class FakeEmqx:
+    """Stands in for EMQX's HTTP publish API: records triggers; `subscribed` decides delivery."""
+
+    def __init__(self) -> None:
+        self.published: list[dict] = []
+        self.subscribed = True
+
+    async def request(self, method, url, headers, body=None) -> HttpResult:
+        await asyncio.sleep(0)  # a network call yields, so concurrent webhooks interleave
+        messages = json.loads(body)
+        self.published += messages
+        reason = {} if self.subscribed else {"reason_code": "no_matching_subscribers"}
+        return HttpResult(200, json.dumps([{"id": "x", **reason} for _ in messages]).encode())

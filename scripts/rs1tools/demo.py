@@ -38,6 +38,18 @@ from rs1tools.system import LocalSystem
 
 MODEL, NEW_VERSION = "RS-1", "1.1.0"
 STAGES = (10, 50, 100)
+SITES = ("berlin", "paris")  # each simulated device reports one in its `state` tags
+COHORT = "tag:site = berlin and online"
+# A rate ramp (AWS IoT Jobs' model): 2 triggers a minute, doubled after every 3 successes, up
+# to 40; each install soaks 20 s (reboots, telemetry silence, radar errors fail it).
+POLICY = {
+    "rate": {
+        "max_per_minute": 40,
+        "ramp": {"base_per_minute": 2, "factor": 2, "after_successes": 3},
+    },
+    "jitter_s": 2,
+    "health": {"soak_minutes": 1 / 3, "silence_minutes": 1},
+}
 
 
 def say(text: str) -> None:
@@ -60,7 +72,8 @@ def upload_firmware(admin: httpx.Client) -> None:
 
 
 def in_flight(r: dict) -> int:
-    return sum(r["counts"].get(s, 0) for s in IN_FLIGHT)
+    """Installing, soaking, or online and held back by the rate limit."""
+    return sum(r["counts"].get(s, 0) for s in (*IN_FLIGHT, "soaking")) + r["waiting_online"]
 
 
 def stage_done(r: dict) -> bool:
@@ -100,10 +113,13 @@ async def advance(api: Api, rid: str, stage: int) -> dict:
 async def rollout(admin: httpx.Client) -> list[tuple]:
     api = Api(admin)
     body = {"firmware_version": NEW_VERSION, "model": MODEL, "timeout_minutes": 5,
-            "stages": [{"percent": p} for p in STAGES]}  # fmt: skip
+            "stages": [{"percent": p} for p in STAGES], "cohort": COHORT,
+            "policy": POLICY}  # fmt: skip
     r = await asyncio.to_thread(rollouts.create, api, body)
     rid, table, started = r["rollout_id"], [], time.monotonic()
-    say(f"rollout {rid}: {' → '.join(f'{p}%' for p in STAGES)}")
+    stages = " → ".join(f"{p}%" for p in STAGES)
+    say(f"rollout {rid} to the cohort {COHORT!r}: {stages}, 2 triggers/min doubling after"
+        " every 3 successes (max 40), a 20 s health soak")  # fmt: skip
     stage_started = time.monotonic()
     while True:
         stage = r["current_stage"]
@@ -128,7 +144,23 @@ async def rollout(admin: httpx.Client) -> list[tuple]:
     waiting = r["counts"].get("pending", 0)
     say(f"rollout {r['status']} after {time.monotonic() - started:.1f} s; {waiting} offline"
         " device(s) get the trigger when they come back")  # fmt: skip
+    await asyncio.to_thread(show_ramp, api, rid)
     return table
+
+
+def show_ramp(api: Api, rid: str) -> None:
+    """The rate ramp, read back from the rollout's trigger timestamps."""
+    rows = api.get(f"/admin/rollouts/{rid}/devices", params={"limit": 500})["devices"]
+    times = sorted(r["triggered_at"] for r in rows if r["triggered_at"])
+    if not times:
+        return
+    buckets: dict[int, int] = {}
+    for t in times:
+        buckets[(t - times[0]) // 10_000] = buckets.get((t - times[0]) // 10_000, 0) + 1
+    busiest = max(sum(1 for u in times if t <= u < t + 60_000) for t in times)
+    timeline = "  ".join(f"{10 * b}s:{n}" for b, n in sorted(buckets.items()))
+    say(f"triggers per 10 s from the first: {timeline}")
+    say(f"busiest minute: {busiest} triggers (rate cap 40); {len(times)} devices in the cohort")
 
 
 def print_table(table: list[tuple]) -> None:

@@ -12,7 +12,7 @@ from rs1fw.images import build_image
 from rs1fw.ota_settings import OtaSettings
 from rs1fw.signing import sign_image
 
-from helpers import FIRMWARE_KEYS, random_mac
+from helpers import FIRMWARE_KEYS, NO_SOAK, random_mac
 from rs1.ota.safety import wilson
 from rs1tools.fleet import Fleet, FleetConfig
 from rs1tools.fleet_ota import FirmwareOta
@@ -82,7 +82,7 @@ def test_rollouts_end_to_end(system, admin, telemetry, tmp_path) -> None:
         upload(admin, version)
 
     def cron() -> None:
-        telemetry.get("/cdn-cgi/local/scheduled", params={"cron": "*/5 * * * *"})
+        telemetry.get("/cdn-cgi/local/scheduled", params={"cron": "* * * * *"})
 
     asyncio.run(scenario(config, ota, admin, cron))
 
@@ -94,7 +94,8 @@ async def scenario(config: FleetConfig, ota: FirmwareOta, admin: httpx.Client, c
 
         # 1. A staged rollout 10% → 50% → 100% puts every fleet device on 1.1.0.
         body = {"firmware_version": "1.1.0", "model": MODEL, "timeout_minutes": 5,
-                "stages": [{"percent": 10}, {"percent": 50}, {"percent": 100}]}  # fmt: skip
+                "stages": [{"percent": 10}, {"percent": 50}, {"percent": 100}],
+                "policy": NO_SOAK}  # fmt: skip
         rollout = (await asyncio.to_thread(admin.post, "/admin/rollouts", json=body)).json()
         rid = rollout["rollout_id"]
         for stage in (0, 1, 2):
@@ -116,6 +117,7 @@ async def scenario(config: FleetConfig, ota: FirmwareOta, admin: httpx.Client, c
             "firmware_version": "1.2.0",
             "model": MODEL,
             "stages": [{"percent": 60}, {"percent": 100}],
+            "policy": NO_SOAK,
         }
         bad = (await asyncio.to_thread(admin.post, "/admin/rollouts", json=body)).json()
         shown = await poll(admin, bad["rollout_id"], lambda r: r["status"] == "aborted", 120)
@@ -131,7 +133,7 @@ async def scenario(config: FleetConfig, ota: FirmwareOta, admin: httpx.Client, c
         ota.install_failure, ota.bricked = 0.0, 0.10
         ota.clients.clear()
         body = {"firmware_version": "1.3.0", "model": MODEL, "timeout_minutes": 0.05,
-                "stages": [{"percent": 60}]}  # fmt: skip
+                "stages": [{"percent": 60}], "policy": NO_SOAK}  # fmt: skip
         brick = (await asyncio.to_thread(admin.post, "/admin/rollouts", json=body)).json()
         shown = await poll(
             admin, brick["rollout_id"], lambda r: r["counts"].get("timed_out", 0) >= 2, 120, cron

@@ -19,7 +19,7 @@ from rs1fw.images import build_image
 from rs1fw.signing import sign_image
 from system_fixtures import ENV_URLS
 
-from helpers import FIRMWARE_KEYS, random_mac
+from helpers import FIRMWARE_KEYS, NO_SOAK, random_mac
 from rs1.identity.claim import claim_code
 from rs1.identity.keys import hour_of, mqtt_password
 from rs1tools.devvars import secret
@@ -157,7 +157,8 @@ def test_an_r2_fault_makes_a_firmware_download_answer_503(
                     headers={"x-rs1-manifest": header})  # fmt: skip
     assert put.status_code == 201, put.text
     report_state(webhook, device["device_id"], "1.0.0")
-    rollout = admin.post("/admin/rollouts", json={"firmware_version": "9.0.0", "model": MODEL})
+    body = {"firmware_version": "9.0.0", "model": MODEL, "policy": NO_SOAK}
+    rollout = admin.post("/admin/rollouts", json=body)
     assert rollout.status_code == 201, rollout.text
     me = device["device_id"]
     password = mqtt_password(device["device_secret"], me, hour_of(time.time()))

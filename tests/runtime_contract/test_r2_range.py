@@ -28,7 +28,12 @@ def test_ranged_reads_are_byte_exact(admin, webhook, ota, enroll, firmware_keys)
              "payload": '{"online": true, "firmware_version": "1.0.0"}',
              "timestamp": now, "publish_received_at": now}  # fmt: skip
     assert webhook.post("/webhook/device-state", json=state).status_code == 200
-    body = {"firmware_version": "1.0.1", "model": model, "stages": [{"percent": 100}]}
+    body = {
+        "firmware_version": "1.0.1",
+        "model": model,
+        "stages": [{"percent": 100}],
+        "policy": {"health": {"soak_minutes": 0}},
+    }
     assert admin.post("/admin/rollouts", json=body).status_code == 201
     password = mqtt_password(device["device_secret"], me, hour_of(time.time()))
     offer = ota.get(

@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "rs1.services", "rs1.devices", "rs1.mqtt", "rs1.ota", "rs1.telemetry", "rs1.zones",
         "rs1.monitoring", "rs1.security_log", "rs1.live", "rs1.backups", "rs1.emqx",
-        "rs1.outbox", "rs1.audit", "rs1.events",
+        "rs1.outbox", "rs1.audit", "rs1.events", "rs1.query",
     ),
     # the HTTP edge: routing, auth, handlers
     (

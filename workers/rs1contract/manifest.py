@@ -53,6 +53,9 @@ class Manifest(BaseModel):
     sha256: Annotated[str, Field(pattern=SHA256_PATTERN)]
     signature: Annotated[str, AfterValidator(_base64)]  # base64 of the DER ECDSA signature
     min_version: SemVer | None = None
+    # Anti-rollback counter, separate from semver (Mender, Golioth): raised by a release that
+    # fixes a vulnerability; no device is ever offered a release with a lower one.
+    security_version: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     created_at: Annotated[datetime, AfterValidator(_utc)]
 
     @model_validator(mode="after")

@@ -28,11 +28,13 @@ class OtaError(StrEnum):
     HEADER_MISMATCH = "header_mismatch"  # the image's own header names another model/version
     DOWNLOAD_FAILED = "download_failed"
     SELF_TEST_FAILED = "self_test_failed"
+    SECURITY_DOWNGRADE = "security_downgrade"  # the offer's security_version is below ours
 
 
 class Status(StrEnum):
     DOWNLOADING = "downloading"
     VERIFYING = "verifying"
+    DOWNLOADED = "downloaded"  # verified and waiting for its install window (install=window)
     INSTALLING = "installing"
     REBOOTING = "rebooting"
     SUCCESS = "success"
@@ -41,6 +43,36 @@ class Status(StrEnum):
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+MAX_JITTER_S = 3600
+
+
+class InstallWindow(_Message):
+    """A daily maintenance window in the device's local time (its UTC offset, reported in
+    `state` or set by the owner). `end` before `start` crosses midnight; equal: all day."""
+
+    start: Annotated[str, Field(pattern=HHMM)]
+    end: Annotated[str, Field(pattern=HHMM)]
+
+    def minutes(self) -> tuple[int, int]:
+        return _minutes(self.start), _minutes(self.end)
+
+    def contains(self, local_minute: int) -> bool:
+        """Is this minute of the local day (0..1439) inside the window?"""
+        start, end = self.minutes()
+        minute = local_minute % 1440
+        if start == end:
+            return True
+        if start < end:
+            return start <= minute < end
+        return minute >= start or minute < end
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 class InstallOffer(_Message):
@@ -52,6 +84,12 @@ class InstallOffer(_Message):
     sha256: Annotated[str, Field(pattern=SHA256_PATTERN)]
     signature: Annotated[str, Field(min_length=1, max_length=256)]
     size: Annotated[int, Field(ge=1)]
+    # Rollout policy the device honours (all optional: an older offer means "now, at once").
+    # Anti-rollback counter, separate from semver: a device never installs a lower one.
+    security_version: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    jitter_s: Annotated[int, Field(ge=0, le=MAX_JITTER_S)] = 0  # wait random(0, jitter_s) first
+    install: Literal["immediate", "window"] = "immediate"  # window: download now, install later
+    window: InstallWindow | None = None  # install=window: when the device installs
 
 
 class CancelOrder(_Message):

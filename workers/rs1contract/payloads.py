@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+TagKey = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+TagValue = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 Millis = Annotated[int, Field(ge=0, le=10**13)]
 
@@ -26,6 +28,10 @@ class StatePayload(_Payload):
     free_heap: int | None = Field(default=None, ge=0)
     rssi: int | None = Field(default=None, ge=-127, le=0)
     ip: str | None = Field(default=None, max_length=45)
+    # The device's local time zone as an offset from UTC, for maintenance windows.
+    utc_offset_min: int | None = Field(default=None, ge=-720, le=840)
+    # Device-reported key=value tags (admin-set tags of the same key win).
+    tags: dict[TagKey, TagValue] | None = Field(default=None, max_length=16)
 
 
 class Target(_Payload):

@@ -21,7 +21,7 @@ from rs1tools.ledger import Ledger
 from rs1tools.localstack import local_d1_query
 from rs1tools.system import LocalSystem
 
-EVERY_5_MINUTES = "*/5 * * * *"  # the rollout cron (timeouts, safety, stage advances)
+ROLLOUT_CRON = "* * * * *"  # the rollout cron (timeouts, soaks, safety, stage advances)
 IN_FLIGHT = ("triggered", "downloading", "verifying", "installing", "rebooting")
 
 
@@ -161,7 +161,7 @@ class ChaosWorld:
     def query(self, sql: str) -> list[dict[str, Any]]:
         return local_d1_query(self.state, sql)
 
-    def cron(self, cron: str = EVERY_5_MINUTES) -> int:
+    def cron(self, cron: str = ROLLOUT_CRON) -> int:
         url = f"{self.system.urls['telemetry']}/cdn-cgi/local/scheduled"
         return httpx.get(url, params={"cron": cron}, timeout=120).status_code
 
@@ -199,6 +199,8 @@ class ChaosWorld:
             "model": MODEL,
             "timeout_minutes": timeout_minutes,
             "stages": [{"percent": p} for p in stages],
+            # The scenarios judge delivery, not firmware health: installs count at once.
+            "policy": {"health": {"soak_minutes": 0}},
         }
         ok = (201, 409)  # 409: maybe our own, committed by an attempt that answered 503
         response = self._retrying(lambda: self.admin.post("/admin/rollouts", json=body), ok)

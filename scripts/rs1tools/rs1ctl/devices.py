@@ -81,6 +81,10 @@ def list_cmd(
     version: Annotated[str | None, typer.Option(help="Firmware version")] = None,
     online: Annotated[bool | None, typer.Option("--online/--offline", help="Presence")] = None,
     owner: Annotated[str | None, typer.Option(help="Owner's user id")] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", "-q", help="Cohort query: 'version < 1.2.0 and tag:site = berlin'"),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, max=1000, help="Page size")] = None,
     after: Annotated[str | None, typer.Option(help="next_after of the previous page")] = None,
     all_pages: Annotated[bool, typer.Option("--all", help="Every page")] = False,
@@ -88,8 +92,42 @@ def list_cmd(
 ) -> None:
     """List the registry (one page unless --all)."""
     c = ctl(ctx)
-    filters = {"version": version, "online": online, "owner": owner}
+    filters = {"version": version, "online": online, "owner": owner, "q": query}
     output.emit(c, search(c.api(), filters, limit, after, all_pages), _devices_table)
+
+
+def bulk_body(
+    query: str, tags: list[str], remove: list[str], revoke: bool, diag: bool, dry_run: bool
+) -> dict[str, Any]:
+    """POST /admin/devices/bulk: exactly one action over the devices the query matches."""
+    actions = [name for name, on in (("tag", tags or remove), ("revoke", revoke),
+                                     ("diag", diag)) if on]  # fmt: skip
+    if len(actions) != 1:
+        raise typer.BadParameter("give exactly one of KEY=VALUE/--remove, --revoke, --diag")
+    body: dict[str, Any] = {"query": query, "action": actions[0], "dry_run": dry_run}
+    if actions[0] == "tag":
+        body["tags"] = tag_body(tags, remove)
+    return body
+
+
+@app.command("bulk")
+def bulk_cmd(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Cohort query selecting the devices")],
+    tags: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE tags to set")] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", "-r", help="Tag key to remove (repeat)")
+    ] = None,
+    revoke: Annotated[bool, typer.Option(help="Revoke every matching device")] = False,
+    diag: Annotated[bool, typer.Option(help="Ask every matching device for a diag")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Only count and list what would change")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Tag, revoke or diag every device a query matches:
+    `rs1ctl devices bulk 'tag:site = berlin and version < 1.2.0' ring=early`."""
+    c = ctl(ctx)
+    body = bulk_body(query, tags or [], remove or [], revoke, diag, dry_run)
+    output.emit(c, c.api().post("/admin/devices/bulk", body), output.fields)
 
 
 @app.command("search")

@@ -50,14 +50,20 @@ def build(model: str, version: str, size: int, out: Path) -> dict[str, Any]:
 
 
 def sign(
-    image: bytes, key_pem: bytes, model: str, version: str, min_version: str | None = None
+    image: bytes,
+    key_pem: bytes,
+    model: str,
+    version: str,
+    min_version: str | None = None,
+    security_version: int = 0,
 ) -> Manifest:
     if why := header_mismatch(image, model, version):
         raise CtlError(Exit.INVALID, "header_mismatch", f"{why}, not {model} {version}")
     try:
-        return sign_image(image, key_pem, model, version, min_version)
+        manifest = sign_image(image, key_pem, model, version, min_version)
     except (ValueError, ValidationError) as exc:  # a bad key, version or model
         raise CtlError(Exit.INVALID, "cannot_sign", str(exc)) from None
+    return manifest.model_copy(update={"security_version": security_version})
 
 
 def verify(image: bytes, manifest: Manifest, public_pem: bytes) -> None:
@@ -124,6 +130,9 @@ def sign_cmd(
     min_version: Annotated[
         str | None, typer.Option(help="Oldest version that may install it")
     ] = None,
+    security_version: Annotated[
+        int, typer.Option(min=0, help="Anti-rollback counter: raise it for a security fix")
+    ] = 0,
     key: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Private key PEM")] = (
         KEYS_DIR / PRIVATE_NAME
     ),
@@ -140,7 +149,7 @@ def sign_cmd(
                 "the image has no RS1FW header: give --model and --version"
             ) from None
         model, version = model or found[0], version or found[1]
-    manifest = sign(data, key.read_bytes(), model, version, min_version)
+    manifest = sign(data, key.read_bytes(), model, version, min_version, security_version)
     target = out or image.with_suffix(".manifest.json")
     target.write_text(manifest.model_dump_json(indent=2) + "\n")
     document = {"manifest": str(target), **manifest.model_dump(mode="json")}
@@ -191,7 +200,15 @@ def publish_cmd(
 def list_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Uploaded firmware."""
     c = ctl(ctx)
-    columns = ["model", "version", "size", "sha256", "min_version", "created_at"]
+    columns = [
+        "model",
+        "version",
+        "size",
+        "sha256",
+        "min_version",
+        "security_version",
+        "created_at",
+    ]
     output.emit(
         c, list_firmware(c.api()), lambda d: output.table(d["firmware"], columns, "firmware")
     )

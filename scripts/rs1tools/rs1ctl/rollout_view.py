@@ -10,8 +10,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-IN_FLIGHT = ("triggered", "downloading", "verifying", "installing", "rebooting")
-FINISHED = ("success", "failed", "timed_out")
+IN_FLIGHT = ("triggered", "downloading", "verifying", "downloaded", "installing", "rebooting")
+FINISHED = ("success", "failed", "timed_out", "soak_failed")
 OUT_OF_COHORT = ("skipped", "cancelled")  # never going to install this rollout
 ENDED = ("completed", "aborted")
 Rollout = dict[str, Any]
@@ -124,9 +124,14 @@ def render(r: Rollout, eta_s: float | None = None) -> RenderableType:
     title.append(f"{r['status']}{reason}", style="bold cyan")
     figures = Text(
         f"success {count(r, 'success')}  failed {r['failures']}  "
-        f"in flight {count(r, *IN_FLIGHT)}  waiting {count(r, 'pending')}  "
-        f"skipped {count(r, 'skipped')}"
+        f"in flight {count(r, *IN_FLIGHT)}  soaking {count(r, 'soaking')}  "
+        f"waiting {count(r, 'pending')}  skipped {count(r, 'skipped')}"
     )
+    if r.get("rate"):
+        figures.append(f"  rate {r['rate']['per_minute_now']}/min")
+    cohort = r.get("cohort") or {}
+    if cohort.get("query"):
+        figures.append(f"\ncohort {cohort['query']!r}: {cohort['joined_after_start']} joined later")
     eta = Text(
         f"ETA {duration(eta_s)}" + ("" if r["status"] in ENDED else " (at the success rate seen)")
     )

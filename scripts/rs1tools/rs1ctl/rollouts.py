@@ -33,6 +33,40 @@ def stages(percents: list[float], min_devices: int | None, soak_minutes: float |
     return [{"percent": p, **extra} for p in percents]
 
 
+def policy(
+    *,
+    rate: int | None = None,
+    ramp_base: int | None = None,
+    ramp_factor: float = 2.0,
+    ramp_after: int = 10,
+    jitter_s: int = 0,
+    window: str | None = None,
+    install: str = "immediate",
+    start_at: str | None = None,
+    device_soak_minutes: float | None = None,
+    rollback: bool = False,
+    hold_inconclusive: bool = False,
+) -> dict[str, Any]:
+    """The rollout `policy` body (README "Rollout policy"); the API validates it."""
+    body: dict[str, Any] = {"jitter_s": jitter_s, "install": install, "rollback": rollback}
+    if rate is not None:
+        body["rate"] = {"max_per_minute": rate}
+        if ramp_base is not None:
+            ramp = {"base_per_minute": ramp_base, "factor": ramp_factor,
+                    "after_successes": ramp_after}  # fmt: skip
+            body["rate"]["ramp"] = ramp
+    if window:
+        start, _, end = window.partition("-")
+        body["window"] = {"start": start, "end": end}
+    if start_at:
+        body["start_at"] = start_at
+    if device_soak_minutes is not None:
+        body["health"] = {"soak_minutes": device_soak_minutes}
+    if hold_inconclusive:
+        body["on_inconclusive"] = "hold"
+    return body
+
+
 def create(api: Api, body: dict[str, Any]) -> Rollout:
     """POST /admin/rollouts (RolloutBody: firmware_version, model, stages, ...)."""
     return api.post("/admin/rollouts", body)
@@ -88,6 +122,34 @@ def create_cmd(
     device: Annotated[
         list[str] | None, typer.Option(help="Device always in the cohort (repeat)")
     ] = None,
+    cohort: Annotated[
+        str | None, typer.Option(help="Cohort query, e.g. 'version < 1.2.0 and tag:site = berlin'")
+    ] = None,
+    rate: Annotated[int | None, typer.Option(min=1, help="Max triggers per minute")] = None,
+    ramp_base: Annotated[
+        int | None, typer.Option(min=1, help="Ramp: start at this many per minute")
+    ] = None,
+    ramp_factor: Annotated[float, typer.Option(help="Ramp: multiply the rate by this")] = 2.0,
+    ramp_after: Annotated[int, typer.Option(min=1, help="Ramp: after this many successes")] = 10,
+    jitter: Annotated[int, typer.Option(min=0, help="Devices wait 0..N s before downloading")] = 0,
+    window: Annotated[
+        str | None, typer.Option(help="Daily window in device local time, HH:MM-HH:MM")
+    ] = None,
+    install: Annotated[
+        str, typer.Option(help="immediate, or window: download now, install in the window")
+    ] = "immediate",
+    start_at: Annotated[
+        str | None, typer.Option(help="Start time, ISO 8601 with zone (2026-12-01T02:00:00Z)")
+    ] = None,
+    device_soak: Annotated[
+        float | None, typer.Option(min=0, help="Health soak after each install, minutes")
+    ] = None,
+    rollback: Annotated[
+        bool, typer.Option(help="On abort, offer the previous version back")
+    ] = False,
+    hold_inconclusive: Annotated[
+        bool, typer.Option(help="Hold an inconclusive stage instead of extending it")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Start a staged rollout."""
@@ -99,7 +161,14 @@ def create_cmd(
         "timeout_minutes": timeout_minutes,
         "allow_downgrade": allow_downgrade,
         "device_ids": device or [],
-    }
+        "cohort": cohort,
+        "policy": policy(
+            rate=rate, ramp_base=ramp_base, ramp_factor=ramp_factor, ramp_after=ramp_after,
+            jitter_s=jitter, window=window, install=install, start_at=start_at,
+            device_soak_minutes=device_soak, rollback=rollback,
+            hold_inconclusive=hold_inconclusive,
+        ),
+    }  # fmt: skip
     if stage:
         body["stages"] = stages(stage, min_devices, soak_minutes)
     output.emit(c, create(c.api(), body), show_rollout)

@@ -93,6 +93,6 @@ def test_the_newest_state_sets_the_version_whatever_else_moved_last_seen(order) 
         else:
             version = step.split("-")[1]
             at = t + (2_000 if version == "1.1.0" else 1_000)
-            s = store.state_statement(me, version, at)
+            s = store.state_statement(me, store.StateFacts(version), at)
             asyncio.run(db.run(s.sql, *s.params))
     assert asyncio.run(store.get_device(db, me))["firmware_version"] == "1.1.0"

@@ -55,7 +55,7 @@ def test_a_mac_is_enrolled_once_and_rotation_bumps_the_generation(db) -> None:
 def test_search_filters_and_pages(db) -> None:
     ids = sorted(enroll_one(db, f"AA:BB:CC:00:11:{i:02X}") for i in range(4))
     run(store.apply_presence(db, ids[0], PresenceEvent("connected", 1_000)))
-    run(db.batch([store.state_statement(ids[1], "1.2.0", 1_000)]))
+    run(db.batch([store.state_statement(ids[1], store.StateFacts("1.2.0"), 1_000)]))
     run(ownership_store.share(db, ids[2], "olga"))
 
     def found(**filters) -> list[str]:
@@ -71,7 +71,8 @@ def test_search_filters_and_pages(db) -> None:
 
 def test_fleet_totals_and_versions(db) -> None:
     ids = [enroll_one(db, f"AA:BB:CC:00:12:{i:02X}") for i in range(3)]
-    run(store.record_state(db, ids[0], "1.0.0", PresenceEvent("connected", 1_000)))
+    facts = store.StateFacts("1.0.0")
+    run(store.record_state(db, ids[0], facts, PresenceEvent("connected", 1_000)))
     run(store.set_status(db, ids[2], store.REVOKED, "t"))
     assert run(store.fleet_totals(db)) == {"registered": 3, "online": 1, "revoked": 1}
     versions = run(store.firmware_versions(db))
@@ -114,7 +115,8 @@ def test_presence_is_the_same_in_any_delivery_order(events, data) -> None:
 
 def test_a_state_message_sets_version_and_presence_together(db) -> None:
     me = enroll_one(db, "AA:BB:CC:00:13:02")
-    run(store.record_state(db, me, "2.0.0", PresenceEvent("connected", 2_000)))
-    run(store.record_state(db, me, "1.0.0", PresenceEvent("disconnected", 1_000)))  # older
+    run(store.record_state(db, me, store.StateFacts("2.0.0"), PresenceEvent("connected", 2_000)))
+    older = PresenceEvent("disconnected", 1_000)
+    run(store.record_state(db, me, store.StateFacts("1.0.0"), older))
     device = run(store.get_device(db, me))
     assert device["firmware_version"] == "2.0.0" and device["online"] == 1

@@ -58,8 +58,8 @@ def _rollout(db, rollout_id: str) -> None:
 def test_rollout_moves_emit_stage_and_end_events_only_when_they_happen() -> None:
     db = fresh_db()
     _rollout(db, "r-1")
-    assert run(rs.move_stage(db, "r-1", 0, 1, 100, "auto", AT))
-    assert not run(rs.move_stage(db, "r-1", 0, 1, 100, "raced", AT))  # lost the race
+    assert run(rs.move_stage(db, "r-1", 0, 1, 100, 100, "auto", AT))
+    assert not run(rs.move_stage(db, "r-1", 0, 1, 100, 100, "raced", AT))  # lost the race
     assert run(rs.set_rollout_status(db, "r-1", rs.PAUSED, "ops", AT, rs.LIVE))  # no event type
     assert run(rs.set_rollout_status(db, "r-1", rs.ABORTED, "failing", AT, rs.LIVE))
     assert not run(rs.set_rollout_status(db, "r-1", rs.COMPLETED, "late", AT, rs.LIVE))

@@ -19,6 +19,7 @@ def release(db, version: str = "2.0.0", sha256: str = SHA_A, **extra) -> bool:
         "sha256": sha256,
         "signature": "c2ln",
         "min_version": None,
+        "security_version": 0,
         "object_key": f"firmware/RS-1/{version}/{sha256}.bin",
         "created_at": f"2026-01-01T00:00:0{version[0]}.000Z",
         **extra,
@@ -65,4 +66,6 @@ def test_the_list_is_per_model_newest_first_without_secrets(db) -> None:
         ("RS-1", "3.0.0"),
         ("RS-1", "1.0.0"),
     ]
-    assert set(rows[0]) == {"model", "version", "size", "sha256", "min_version", "created_at"}
+    assert set(rows[0]) == {
+        "model", "version", "size", "sha256", "min_version", "security_version", "created_at"
+    }  # fmt: skip

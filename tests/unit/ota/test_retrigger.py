@@ -5,26 +5,11 @@ import json
 
 import pytest
 
-from helpers import NOW, enroll_one
+from helpers import NOW, FakeEmqx, enroll_one
 from rs1.ota.rollouts import MAX_TRIGGERS, RESEND_GRACE_MS, trigger_if_pending
 from rs1.services import HttpResult
 
 T0 = int(NOW * 1000)
-
-
-class FakeEmqx:
-    """Stands in for EMQX's HTTP publish API: records triggers; `subscribed` decides delivery."""
-
-    def __init__(self) -> None:
-        self.published: list[dict] = []
-        self.subscribed = True
-
-    async def request(self, method, url, headers, body=None) -> HttpResult:
-        await asyncio.sleep(0)  # a network call yields, so concurrent webhooks interleave
-        messages = json.loads(body)
-        self.published += messages
-        reason = {} if self.subscribed else {"reason_code": "no_matching_subscribers"}
-        return HttpResult(200, json.dumps([{"id": "x", **reason} for _ in messages]).encode())
 
 
 @pytest.fixture

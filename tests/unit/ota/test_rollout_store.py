@@ -128,12 +128,12 @@ def test_a_status_change_from_a_status_it_does_not_allow_changes_nothing(db) -> 
 
 def test_a_stage_moves_once_and_only_while_active(db) -> None:
     rollout(db)
-    assert run(rs.move_stage(db, "r-1", 0, 1, 100, "next", T0 + 5))
-    assert not run(rs.move_stage(db, "r-1", 0, 1, 100, "next", T0 + 6))  # stale from_stage
+    assert run(rs.move_stage(db, "r-1", 0, 1, 100, 100, "next", T0 + 5))
+    assert not run(rs.move_stage(db, "r-1", 0, 1, 100, 100, "next", T0 + 6))  # stale from_stage
     found = run(rs.get_rollout(db, "r-1"))
     assert (found["current_stage"], found["stage_started_at"]) == (1, T0 + 5)  # type: ignore[index]
     assert run(rs.set_rollout_status(db, "r-1", rs.PAUSED, "p", T0, rs.LIVE))
-    assert not run(rs.move_stage(db, "r-1", 1, 2, 100, "next", T0 + 7))
+    assert not run(rs.move_stage(db, "r-1", 1, 2, 100, 100, "next", T0 + 7))
 
 
 def test_live_and_recent_rollouts(db) -> None:
@@ -220,17 +220,22 @@ def test_online_pending_devices_that_do_not_run_the_version(db) -> None:
     for d in [*wanted, offline, current]:
         put(db, d, "pending")
     put(db, started, "triggered")
-    assert sorted(run(rs.online_pending(db, "r-1", "2.0.0", 10))) == sorted(wanted)
-    assert len(run(rs.online_pending(db, "r-1", "2.0.0", 2))) == 2
+    promoted = run(rs.promote_pending(db, "r-1", "2.0.0", 2, rs.Gates(), T0))
+    assert len(promoted) == 2 and set(promoted) <= set(wanted)
+    rest = run(rs.promote_pending(db, "r-1", "2.0.0", 10, rs.Gates(), T0))
+    assert sorted(promoted + rest) == sorted(wanted)
+    assert row(db, offline)["status"] == row(db, current)["status"] == "pending"
 
 
-def test_the_offer_is_the_newest_unfinished_rollout_that_counts_the_device_in(db) -> None:
+def test_the_offer_is_the_newest_unfinished_rollout_that_triggered_the_device(db) -> None:
     rollout(db, "r-old")
     run(db.run("UPDATE ota_rollouts SET created_at = '2000-01-01 00:00:00'"))
     finish(db, "r-old")
     rollout(db, "r-new", version="3.0.0")
     me = device(db, 1)
     put(db, me, "pending", rollout_id="r-old")
+    assert run(rs.pending_offer(db, me, "RS-1")) is None  # pending: offered through the gates
+    put(db, me, "triggered", rollout_id="r-old")
     assert run(rs.pending_offer(db, me, "RS-1"))["rollout_id"] == "r-old"  # type: ignore[index]
     put(db, me, "downloading", rollout_id="r-new")
     assert run(rs.pending_offer(db, me, "RS-1"))["rollout_id"] == "r-new"  # type: ignore[index]

@@ -123,6 +123,27 @@ def test_devices_search_takes_filter_expressions(stub: StubApi) -> None:
     assert run("devices", "search", "colour=red").exit_code == Exit.USAGE
 
 
+def test_devices_list_takes_a_cohort_query(stub: StubApi) -> None:
+    stub.on("GET", "/admin/devices", {"devices": [], "next_after": None})
+    assert run("devices", "list", "-q", "tag:site = berlin and online", "--json").exit_code == 0
+    assert dict(stub.last.url.params) == {"q": "tag:site = berlin and online"}
+
+
+def test_devices_bulk_sends_one_action(stub: StubApi) -> None:
+    stub.on("POST", "/admin/devices/bulk", {"matched": 2, "device_ids": [], "applied": 2})
+    result = run("devices", "bulk", "version < 1.2.0", "ring=early", "-r", "old", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(stub.last.content) == {
+        "query": "version < 1.2.0", "action": "tag", "dry_run": False,
+        "tags": {"set": {"ring": "early"}, "remove": ["old"]},
+    }  # fmt: skip
+    assert run("devices", "bulk", "online", "--revoke", "--dry-run", "--json").exit_code == 0
+    assert json.loads(stub.last.content) == {"query": "online", "action": "revoke",
+                                             "dry_run": True}  # fmt: skip
+    assert run("devices", "bulk", "online", "--revoke", "--diag").exit_code == Exit.USAGE
+    assert run("devices", "bulk", "online").exit_code == Exit.USAGE
+
+
 def test_usage_errors_are_json_with_json(stub: StubApi) -> None:
     result = run("devices", "search", "colour=red", "--json")
     assert result.exit_code == Exit.USAGE
@@ -529,7 +550,7 @@ def test_stage_progress_and_counts() -> None:
     assert rollout_view.stage_progress({**r, "status": "completed"}) == [1.0, 1.0, 1.0]
     text = rendered(r, 80)
     assert "stage 1    10%" in text and "100%" in text and "60%" in text
-    assert "success 18  failed 0  in flight 5  waiting 7  skipped 3" in text
+    assert "success 18  failed 0  in flight 5  soaking 0  waiting 7  skipped 3" in text
     assert "ETA 1m20s" in text
 
 
@@ -598,8 +619,31 @@ def test_rollouts_create_body_and_advance_query(stub: StubApi) -> None:
         {"percent": 100, "soak_minutes": 5},
     ]
     assert body["model"] == "RS-1" and body["failure_threshold"] == 0.02
+    assert body["policy"] == {"jitter_s": 0, "install": "immediate", "rollback": False}
     run("rollouts", "advance", "ro1", "--from-stage", "1", "--json")
     assert stub.last.url.params["from_stage"] == "1"
+
+
+def test_rollouts_create_sends_the_cohort_and_the_policy(stub: StubApi) -> None:
+    stub.on("POST", "/admin/rollouts", rollout(), 201)
+    flags = ["--cohort", "version < 1.2.0 and tag:site = berlin", "--rate", "20",
+             "--ramp-base", "2", "--ramp-after", "5", "--jitter", "30", "--window",
+             "02:00-04:30", "--install", "window", "--start-at", "2026-12-01T02:00:00Z",
+             "--device-soak", "20", "--rollback", "--hold-inconclusive"]  # fmt: skip
+    assert run("rollouts", "create", "1.2.0", *flags, "--json").exit_code == 0
+    body = json.loads(stub.last.content)
+    assert body["cohort"] == "version < 1.2.0 and tag:site = berlin"
+    assert body["policy"] == {
+        "rate": {"max_per_minute": 20,
+                 "ramp": {"base_per_minute": 2, "factor": 2.0, "after_successes": 5}},
+        "jitter_s": 30,
+        "window": {"start": "02:00", "end": "04:30"},
+        "install": "window",
+        "start_at": "2026-12-01T02:00:00Z",
+        "health": {"soak_minutes": 20.0},
+        "rollback": True,
+        "on_inconclusive": "hold",
+    }  # fmt: skip
 
 
 # ---- audit -------------------------------------------------------------------------------

@@ -116,17 +116,26 @@ async def _end_session_again(svc: Services, device_id: str) -> None:
         await _end_session(svc, device_id)
 
 
-async def revoke_device(
-    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, audit: AuditTrail
-) -> ApiResponse:
+async def revoke_one(svc: Services, device_id: str, audit: AuditTrail) -> str | None:
+    """Revoke and end its session (kicked again once no access cache can admit it): how the
+    session ended, or None for an unknown device."""
     at = utc_now_iso()
-    audit.summary(after={"status": store.REVOKED})
     audit.emit(store.revoked_event(device_id, at, audit.at_ms))
-    if not await store.set_status(svc.db, _device_id(device_id), store.REVOKED, at):
-        raise NotFound(f"No device {device_id}.")
+    if not await store.set_status(svc.db, device_id, store.REVOKED, at):
+        return None
     access_cache.forget(device_id)  # this isolate's (the OTA pull path's); others expire
     session = await _end_session(svc, device_id)
     svc.defer(_end_session_again(svc, device_id))
+    return session
+
+
+async def revoke_device(
+    request: ApiRequest, svc: Services, device_id: str, *, caller: Caller, audit: AuditTrail
+) -> ApiResponse:
+    audit.summary(after={"status": store.REVOKED})
+    session = await revoke_one(svc, _device_id(device_id), audit)
+    if session is None:
+        raise NotFound(f"No device {device_id}.")
     return json_response({"device_id": device_id, "status": store.REVOKED, "session": session})
 
 

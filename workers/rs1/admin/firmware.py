@@ -82,6 +82,7 @@ async def upload_firmware(
             sha256=manifest.sha256,
             signature=manifest.signature,
             min_version=manifest.min_version,
+            security_version=manifest.security_version,
             object_key=key,
             created_at=utc_now_iso(),
         )

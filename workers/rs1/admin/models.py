@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from rs1.ota.policy import Policy
+
 
 class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -117,6 +119,58 @@ class Rollout(Open):
     failure_threshold: float
     timeout_minutes: float
     created_at: str
+    cohort: "RolloutCohort"
+    policy: Policy
+    scheduled: bool  # start_at is still ahead
+    rate: "RolloutRate | None"
+    soak_failures: dict[str, int]  # failed soaks by reason
+    waiting_online: int  # pending devices that are online: held by the rate or their window
+    security_version: int
+    rollback: "RolloutRollback"
+
+
+class RolloutCohort(Open):
+    query: str | None
+    percent: float  # the share of the matching devices enrolled now (buckets)
+    dynamic: bool
+    joined_after_start: int  # devices that came to match while the rollout ran
+
+
+class RolloutRate(Open):
+    per_minute_now: int
+    consecutive_successes: int
+
+
+class RolloutRollback(Open):
+    version: str | None  # offered to the devices that installed the aborted version
+    rollout_id: str | None  # the rollback rollout
+    of: str | None  # on a rollback rollout: the aborted rollout
+
+
+class BulkResult(Open):
+    matched: int
+    device_ids: list[str]  # the first 100
+    applied: int  # tagged, revoked, or sent a diag/request (0 on a dry run)
+    dry_run: bool
+
+
+class RolloutDevice(Open):
+    device_id: str
+    status: str
+    stage: int | None
+    from_version: str | None
+    error_message: str | None
+    triggered_at: int | None  # unix ms of the latest trigger
+    trigger_count: int
+    joined_late: bool  # came to match the cohort while the rollout ran
+    soak: Literal["soaking", "passed", "failed"] | None
+    soak_error: str | None  # reboot_loop, telemetry_silent, radar_error
+    rolled_back: bool
+
+
+class RolloutDevices(Open):
+    devices: list[RolloutDevice]
+    next_cursor: str | None
 
 
 class RolloutList(Open):

@@ -8,10 +8,13 @@ from rs1contract.manifest import MODEL_PATTERN
 from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.errors import Conflict, NotFound
+from rs1.http.cursors import after_id, encode_cursor, int_param, split_page
 from rs1.identity.device_id import is_device_id
 from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.ota import rollout_store, safety
 from rs1.ota import rollouts as ro
+from rs1.ota.policy import Policy
+from rs1.query import parse_query
 from rs1.services import Services
 
 
@@ -32,6 +35,10 @@ class RolloutBody(BaseModel):
     timeout_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
     allow_downgrade: bool = False
     device_ids: list[str] = Field(default_factory=list, max_length=1000)
+    # Which devices: a cohort query (README "Cohort queries"); matching devices that appear
+    # while the rollout runs join it. None: every device of the model.
+    cohort: str | None = Field(default=None, max_length=1024)
+    policy: Policy = Field(default_factory=Policy)
 
     @model_validator(mode="after")
     def _stages(self) -> "RolloutBody":
@@ -42,6 +49,8 @@ class RolloutBody(BaseModel):
             raise ValueError("stage percents must strictly increase")
         if not all(is_device_id(d) for d in self.device_ids):
             raise ValueError("device_ids must be device ids")
+        if self.policy.jitter_s > self.timeout_minutes * 30:
+            raise ValueError("policy.jitter_s must be at most half of timeout_minutes")
         return self
 
 
@@ -55,6 +64,8 @@ async def create_rollout(
     rollout_id = ro.new_rollout_id()
     audit.target("rollout", rollout_id)
     audit.summary(after=body.model_dump(mode="json"))
+    if body.cohort is not None:
+        parse_query(body.cohort)  # 400 invalid_query before anything is written
     rollout = await ro.start_rollout(
         svc,
         model=body.model,
@@ -65,6 +76,8 @@ async def create_rollout(
         allow_downgrade=body.allow_downgrade,
         device_ids=body.device_ids,
         rollout_id=rollout_id,
+        policy=body.policy,
+        cohort_query=body.cohort,
     )
     return json_response(await describe(svc, rollout.rollout_id), 201)
 
@@ -77,6 +90,12 @@ async def describe(svc: Services, rollout_id: str) -> dict[str, Any]:
     counts = await rollout_store.status_counts(svc.db, rollout_id)
     failures, finished = ro.failure_stats(counts)
     interval = safety.wilson(failures, finished)
+    now_ms = _now_ms(svc)
+    rate = None
+    if rollout.policy.rate is not None:
+        successes = await rollout_store.ramp_successes(svc.db, rollout_id)
+        rate = {"per_minute_now": rollout.policy.rate.per_minute(successes),
+                "consecutive_successes": successes}  # fmt: skip
     return {
         "rollout_id": rollout_id,
         "model": rollout.model,
@@ -94,6 +113,24 @@ async def describe(svc: Services, rollout_id: str) -> dict[str, Any]:
         "failure_threshold": rollout.threshold,
         "timeout_minutes": rollout.timeout_minutes,
         "created_at": row["created_at"],
+        "cohort": {
+            "query": rollout.cohort_query,
+            "percent": rollout.cohort_percent,
+            "dynamic": True,
+            "joined_after_start": await rollout_store.joined_late(svc.db, rollout_id),
+        },
+        "policy": rollout.policy.model_dump(mode="json"),
+        "scheduled": not rollout.started(now_ms),
+        "rate": rate,
+        "soak_failures": await rollout_store.soak_failures(svc.db, rollout_id),
+        # Pending and online: waiting for the rate budget or their window (not offline).
+        "waiting_online": await rollout_store.pending_online(svc.db, rollout_id),
+        "security_version": rollout.security_version,
+        "rollback": {
+            "version": row["rollback_version"],
+            "rollout_id": row["rollback_rollout_id"],
+            "of": rollout.rollback_of,
+        },
     }
 
 
@@ -173,3 +210,18 @@ async def advance_rollout(
     if await ro.advance(svc, rollout, _now_ms(svc), f"advanced by {claims.sub}") is None:
         raise Conflict("The rollout moved on meanwhile; look again.", code="stage_changed")
     return json_response(await describe(svc, rollout_id))
+
+
+async def rollout_devices(
+    request: ApiRequest, svc: Services, rollout_id: str, *, caller: Caller
+) -> ApiResponse:
+    if await rollout_store.get_rollout(svc.db, rollout_id) is None:
+        raise NotFound(f"No rollout {rollout_id}.")
+    limit = int_param(request.query, "limit", 500, 1, 500)
+    after = after_id(request.query.get("cursor"))
+    rows = await rollout_store.devices_page(svc.db, rollout_id, after, limit + 1)
+    page, more = split_page(rows, limit)
+    flags = ("joined_late", "rolled_back")
+    devices = [{**r, **{f: bool(r[f]) for f in flags}} for r in page]
+    cursor = encode_cursor({"after": devices[-1]["device_id"]}) if more else None
+    return json_response({"devices": devices, "next_cursor": cursor})

@@ -8,7 +8,7 @@ from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
 from rs1.devices import cache, ownership_store, store
 from rs1.errors import BadParameter, NotFound
-from rs1.http.cursors import bad_cursor, decode_cursor, encode_cursor, int_param, split_page
+from rs1.http.cursors import after_id, encode_cursor, int_param, split_page
 from rs1.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.ota import rollout_store
 from rs1.services import Services
@@ -17,15 +17,6 @@ from rs1.zones import store as zone_store
 
 PAGE = 50
 MAX_PAGE = 500
-
-
-def _after(raw: str | None) -> str:
-    if not raw:
-        return ""
-    position = decode_cursor(raw)
-    if not isinstance(position, dict) or not isinstance(position.get("after"), str):
-        raise bad_cursor()
-    return position["after"]
 
 
 async def list_devices(request: ApiRequest, svc: Services, *, caller: Caller) -> ApiResponse:
@@ -37,7 +28,7 @@ async def list_devices(request: ApiRequest, svc: Services, *, caller: Caller) ->
     rows = await ownership_store.list_for_user(
         svc.db,
         claims.sub,
-        after=_after(request.query.get("cursor")),
+        after=after_id(request.query.get("cursor")),
         online=None if online is None else online == "true",
         limit=limit + 1,
     )
@@ -112,3 +103,33 @@ async def unshare_device(
     audit.summary(before={"viewer": user_id})
     await ownership_store.unshare(svc.db, device_id, user_id)
     return empty_response(204)
+
+
+class TimeZoneBody(BaseModel):
+    """The device's local time as an offset from UTC, for rollout maintenance windows; null
+    goes back to the offset the device reports."""
+
+    model_config = ConfigDict(extra="forbid")
+    utc_offset_min: int | None = Field(ge=-720, le=840)
+
+
+async def set_time_zone(
+    request: ApiRequest,
+    svc: Services,
+    device_id: str,
+    *,
+    caller: Caller,
+    body: TimeZoneBody,
+    audit: AuditTrail,
+) -> ApiResponse:
+    audit.summary(after={"utc_offset_min": body.utc_offset_min})
+    row = await store.set_owner_utc_offset(svc.db, device_id, body.utc_offset_min)
+    if row is None:
+        raise NotFound(f"No device {device_id}.")
+    return json_response(
+        {
+            "device_id": device_id,
+            "utc_offset_min": row["owner_utc_offset_min"],
+            "reported_utc_offset_min": row["utc_offset_min"],
+        }
+    )

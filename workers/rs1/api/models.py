@@ -72,6 +72,12 @@ class Shared(Strict):
     role: Literal["viewer"]
 
 
+class TimeZone(Strict):
+    device_id: str
+    utc_offset_min: int | None  # set by the owner; wins over the device's report
+    reported_utc_offset_min: int | None  # from the device's `state`
+
+
 class ZoneVersion(Strict):
     version: int
     updated_at: str

@@ -10,6 +10,7 @@ from rs1contract.manifest import MAX_IMAGE_BYTES
 
 from rs1.admin import alerts as admin_alerts
 from rs1.admin import audit as admin_audit
+from rs1.admin import bulk as admin_bulk
 from rs1.admin import devices as admin_devices
 from rs1.admin import diagnostics as admin_diag
 from rs1.admin import event_models as em
@@ -151,6 +152,16 @@ def _user_routes(r: Router) -> None:
         auth="owner",
         scope="devices:write",
         audit="device.unshare",
+    )
+    r.add(
+        "PUT",
+        "/api/devices/{device_id}/timezone",
+        api_devices.set_time_zone,
+        op("Set the device's UTC offset for maintenance windows (owners)", response=m.TimeZone),
+        auth="owner",
+        scope="devices:write",
+        audit="device.timezone",
+        body=api_devices.TimeZoneBody,
     )
     r.add(
         "GET",
@@ -333,6 +344,22 @@ def _admin_routes(r: Router) -> None:
         auth="admin",
         scope="rollouts:read",
     )
+    r.add(
+        "GET",
+        "/admin/rollouts/{rollout_id}/devices",
+        admin_rollouts.rollout_devices,
+        admin(
+            "Each device's part in a rollout: status, trigger time, soak",
+            response=am.RolloutDevices,
+            path_schemas=rollout_id,
+            params=(
+                Param("limit", "Page size (default 500)", PAGE_500),
+                Param("cursor", "next_cursor of the previous page"),
+            ),
+        ),
+        auth="admin",
+        scope="rollouts:read",
+    )
     for action in ("abort", "pause", "resume", "advance"):
         handler = getattr(admin_rollouts, f"{action}_rollout")
         r.add(
@@ -352,6 +379,12 @@ def _admin_routes(r: Router) -> None:
             "Search the registry",
             response=am.DeviceSearch,
             params=(
+                Param(
+                    "q",
+                    "Cohort query (README: version < 1.2.0 and tag:site = berlin and online); "
+                    "the other filters apply without it",
+                    {"type": "string", "maxLength": 1024},
+                ),
                 Param("version", "Firmware version"),
                 Param("online", "Presence", BOOL),
                 Param("owner", "Owner's user id"),
@@ -380,6 +413,16 @@ def _admin_routes(r: Router) -> None:
         scope="devices:write",
         audit="device.enroll",
         body=admin_devices.EnrollBody,
+    )
+    r.add(
+        "POST",
+        "/admin/devices/bulk",
+        admin_bulk.bulk,
+        admin("Tag, revoke or diag every device a cohort query matches", response=am.BulkResult),
+        auth="admin",
+        scope="devices:write",
+        audit="device.bulk",
+        body=admin_bulk.BulkBody,
     )
     r.add(
         "POST",

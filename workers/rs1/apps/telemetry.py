@@ -61,9 +61,10 @@ async def run_cron(cron: str, scheduled_ms: float, svc: Services) -> None:
         await run_daily_backup(svc, int(scheduled_ms))
         await run_audit_export(svc, int(scheduled_ms))
     elif cron == EVERY_MINUTE:
+        # Rollouts every minute: their rate limits are per minute, and soaks end on time.
+        await rollouts.tick(svc, int(scheduled_ms))  # timeouts, soaks, safety, stages, ramps
         await run_deliveries(svc, int(scheduled_ms))  # outbound events
     elif cron == EVERY_5_MINUTES:
-        await rollouts.tick(svc, int(scheduled_ms))  # timeouts, safety, stage advances
         await run_monitoring(svc, int(scheduled_ms))
     else:
         log_event("warning", "unknown_cron", cron=cron)

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rs1.devices.presence import PresenceEvent, counts_as_offline
@@ -113,6 +114,17 @@ async def set_status(db: Database, device_id: str, status: str, at: str) -> bool
     return result.changes > 0
 
 
+async def set_owner_utc_offset(db: Database, device_id: str, offset: int | None) -> Row | None:
+    """The owner's UTC offset for the device (None: back to the reported one); its row's
+    owner_utc_offset_min and utc_offset_min, or None for an unknown device."""
+    return await db.first(
+        "UPDATE devices SET owner_utc_offset_min = ? WHERE device_id = ? "
+        "RETURNING owner_utc_offset_min, utc_offset_min",
+        offset,
+        device_id,
+    )
+
+
 async def search(
     db: Database,
     *,
@@ -177,17 +189,41 @@ def presence_statement(device_id: str, event: PresenceEvent) -> Statement:
     )
 
 
-def state_statement(device_id: str, firmware_version: str | None, at_ms: int) -> Statement:
-    """A `state` message: the firmware version of the newest state message wins, by state
-    messages' own times (state_at), whatever else moved last_seen; last_seen advances."""
+REBOOT_SLACK_MS = 5_000
+
+
+@dataclass(frozen=True)
+class StateFacts:
+    """What a `state` message tells about the device besides presence."""
+
+    firmware_version: str | None = None
+    version_key: str | None = None  # rs1.query.version_key of firmware_version
+    booted_at: int | None = None  # unix ms: the message's time minus the reported uptime
+    rssi: int | None = None
+    utc_offset_min: int | None = None
+
+
+def state_statement(device_id: str, facts: StateFacts, at_ms: int) -> Statement:
+    """A `state` message: the facts of the newest state message win, by state messages' own
+    times (state_at), whatever else moved last_seen; last_seen advances. A boot time later
+    than the previous one (by more than REBOOT_SLACK_MS of clock and latency noise) is a
+    reboot: the soak of a rollout counts them."""
     seen = iso_ms(at_ms)
-    newer = "?1 IS NOT NULL AND ?2 >= COALESCE(state_at, '')"  # old values: SQL UPDATE semantics
+    newer = "?1 IS NOT NULL AND ?2 >= COALESCE(state_at, '')"  # old values: UPDATE semantics
+
+    def fact(column: str, mark: str) -> str:
+        return f"{column} = CASE WHEN {newer} AND {mark} IS NOT NULL THEN {mark} ELSE {column} END"
+
+    rebooted = f"{newer} AND ?5 IS NOT NULL AND booted_at IS NOT NULL AND ?5 > booted_at + ?8"
     return Statement(
-        f"UPDATE devices SET firmware_version = CASE WHEN {newer} THEN ?1 ELSE firmware_version "
-        f"END, state_at = CASE WHEN {newer} THEN ?2 ELSE state_at END, "
+        f"UPDATE devices SET {fact('firmware_version', '?1')}, {fact('version_key', '?4')}, "
+        f"reboots = reboots + CASE WHEN {rebooted} THEN 1 ELSE 0 END, "
+        f"{fact('booted_at', '?5')}, {fact('rssi', '?6')}, {fact('utc_offset_min', '?7')}, "
+        f"state_at = CASE WHEN {newer} THEN ?2 ELSE state_at END, "
         "last_seen = MAX(COALESCE(last_seen, ''), ?2) WHERE device_id = ?3",
-        (firmware_version, seen, device_id),
-    )
+        (facts.firmware_version, seen, device_id, facts.version_key, facts.booted_at,
+         facts.rssi, facts.utc_offset_min, REBOOT_SLACK_MS),
+    )  # fmt: skip
 
 
 async def apply_presence(db: Database, device_id: str, event: PresenceEvent) -> bool:
@@ -201,24 +237,31 @@ async def apply_presence(db: Database, device_id: str, event: PresenceEvent) -> 
 
 
 async def record_state(
-    db: Database, device_id: str, firmware_version: str | None, event: PresenceEvent
+    db: Database,
+    device_id: str,
+    facts: StateFacts,
+    event: PresenceEvent,
+    extra: Sequence[Statement] = (),
 ) -> None:
-    """A `state` message: its firmware version and its presence, in one transaction."""
+    """A `state` message: its facts, its presence (and `extra`, e.g. its reported tags), in
+    one transaction."""
     await db.batch(
-        [
-            state_statement(device_id, firmware_version, event.at_ms),
-            presence_statement(device_id, event),
-        ]
-    )
+        [state_statement(device_id, facts, event.at_ms), presence_statement(device_id, event),
+         *extra]
+    )  # fmt: skip
 
 
-def advance_last_seen(seen: Sequence[tuple[str, str]]) -> Statement:
-    """(device_id, ISO time) pairs: last_seen only moves forward. A statement, so telemetry
-    ingestion can batch it with the rows it stores (one D1 batch, all or nothing)."""
+def advance_last_seen(seen: Sequence[tuple[str, str, int, int | None]]) -> Statement:
+    """(device_id, ISO time, unix ms, radar error unix ms or None) of telemetry: last_seen,
+    telemetry_at and radar_error_at only move forward. A statement, so telemetry ingestion
+    can batch it with the rows it stores (one D1 batch, all or nothing)."""
     return Statement(
         # A join (UPDATE ... FROM): the JSON is read once, not once per device updated.
-        "UPDATE devices SET last_seen = MAX(COALESCE(devices.last_seen, ''), seen.at) "
-        "FROM (SELECT value ->> 0 AS device_id, MAX(value ->> 1) AS at FROM json_each(?) "
+        "UPDATE devices SET last_seen = MAX(COALESCE(devices.last_seen, ''), seen.at), "
+        "telemetry_at = MAX(COALESCE(devices.telemetry_at, 0), seen.at_ms), "
+        "radar_error_at = MAX(COALESCE(devices.radar_error_at, 0), COALESCE(seen.radar, 0)) "
+        "FROM (SELECT value ->> 0 AS device_id, MAX(value ->> 1) AS at, "
+        "MAX(value ->> 2) AS at_ms, MAX(value ->> 3) AS radar FROM json_each(?) "
         "GROUP BY 1) AS seen "
         "WHERE devices.device_id = seen.device_id",
         (json.dumps(seen, separators=(",", ":")),),  # one parameter: see telemetry.store

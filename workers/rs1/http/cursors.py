@@ -27,6 +27,16 @@ def decode_cursor(raw: str) -> Any:
         raise bad_cursor() from None
 
 
+def after_id(raw: str | None) -> str:
+    """The id a `{"after": id}` cursor holds ("" for the first page)."""
+    if not raw:
+        return ""
+    position = decode_cursor(raw)
+    if not isinstance(position, dict) or not isinstance(position.get("after"), str):
+        raise bad_cursor()
+    return position["after"]
+
+
 def int_param(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":

@@ -15,8 +15,9 @@ RANK = {
     "triggered": 1,
     "downloading": 2,
     "verifying": 3,
-    "installing": 4,
-    "rebooting": 5,
+    "downloaded": 4,  # install=window: verified, waiting for the window (migration 0010)
+    "installing": 5,
+    "rebooting": 6,
     "success": 9,
     "failed": 9,
     "timed_out": 9,
@@ -24,11 +25,13 @@ RANK = {
     "skipped": 9,
 }
 FINAL = RANK["success"]  # every end status shares the top rank: no report moves past it
-DEVICE_REPORTED = ("downloading", "verifying", "installing", "rebooting", "success", "failed")
-IN_PROGRESS = ("triggered", "downloading", "verifying", "installing", "rebooting")
+DEVICE_REPORTED = (
+    "downloading", "verifying", "downloaded", "installing", "rebooting", "success", "failed"
+)  # fmt: skip
+IN_PROGRESS = ("triggered", "downloading", "verifying", "downloaded", "installing", "rebooting")
 FINISHED = ("success", "failed", "timed_out")
 FAILURES = ("failed", "timed_out")
-CANCELLABLE = ("pending", "triggered", "downloading", "verifying")  # not installing yet
+CANCELLABLE = ("pending", "triggered", "downloading", "verifying", "downloaded")  # not installing
 
 
 def accepts(

@@ -6,13 +6,15 @@ cron, from admin calls and from webhooks without coordination.
 
 import json
 import secrets
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from rs1contract.ota import InstallOffer
 from rs1contract.semver import parse_version
 from rs1contract.topics import device_topic
 
+from rs1.devices import cohort_store
 from rs1.emqx import Message, emqx_api
 from rs1.errors import Conflict, Unprocessable
 from rs1.logs import log_event
@@ -22,8 +24,10 @@ from rs1.ota import firmware_store, safety
 from rs1.ota import rollout_store as store
 from rs1.ota.bucketing import in_cohort
 from rs1.ota.device_status import FAILURES, FINISHED, IN_PROGRESS
-from rs1.ota.rollout_store import ABORTED, ACTIVE, COMPLETED, LIVE, PAUSED, status_counts
+from rs1.ota.policy import WINDOW_WAIT_MS, Health, Policy
+from rs1.ota.rollout_store import ABORTED, ACTIVE, COMPLETED, LIVE, PAUSED, Gates, status_counts
 from rs1.ota.signed_url import signed_url
+from rs1.query import parse_query
 from rs1.services import Services
 from rs1.settings import Settings
 from rs1.storage.database import Database, Row, Statement, StorageError
@@ -35,6 +39,13 @@ MAX_TRIGGERS = 3  # sends of one trigger to a device that never acts on it (then
 # A connection's connect event and the device's `state` announcement arrive within this: one
 # trigger per connection, not two.
 RESEND_GRACE_MS = 2_000
+# A row enrolled this long after its stage began (or the rollout's start_at) is a device that
+# came to match the cohort while the rollout ran (the first pass enrols every match at once;
+# a failed first pass is repeated by the next minute's cron).
+ENROL_GRACE_MS = 90_000
+# Waiting for the window or the rate budget, not finished: these hold a stage.
+IN_FLIGHT = tuple(s for s in IN_PROGRESS if s != "downloaded")
+SOAK_FAILED, SOAKING = "soak_failed", "soaking"
 
 
 class RolloutActive(Conflict):
@@ -62,6 +73,9 @@ class NewRollout:
     timeout_minutes: float
     allow_downgrade: bool
     device_ids: list[str]
+    policy: Policy = field(default_factory=Policy)
+    cohort_query: str | None = None
+    rollback_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +101,25 @@ class Rollout:
     timeout_minutes: float
     allow_downgrade: bool
     device_ids: list[str]
+    policy: Policy
+    cohort_query: str | None
+    cohort_percent: float
+    security_version: int
+    soak_ms: int
+    rollback_of: str | None
 
     @property
     def stage(self) -> Stage:
         return self.stages[self.current_stage]
+
+    def started(self, now_ms: int) -> bool:
+        start = self.policy.start_at_ms
+        return start is None or now_ms >= start
+
+    def enrols_late(self, now_ms: int) -> bool:
+        """Would a row enrolled now be a device that joined the cohort while it ran?"""
+        began = max(self.stage_started_at, self.policy.start_at_ms or 0)
+        return now_ms > began + ENROL_GRACE_MS
 
     @classmethod
     def from_row(cls, row: Row) -> "Rollout":
@@ -109,6 +138,12 @@ class Rollout:
             timeout_minutes=float(row["timeout_minutes"]),
             allow_downgrade=bool(row["allow_downgrade"]),
             device_ids=json.loads(row["device_ids_json"]),
+            policy=Policy.from_stored(row["policy_json"]),
+            cohort_query=row["cohort_query"],
+            cohort_percent=float(row["cohort_percent"] or 0),
+            security_version=int(row["security_version"] or 0),
+            soak_ms=int(row["soak_ms"] or 0),
+            rollback_of=row["rollback_of"],
         )
 
 
@@ -125,8 +160,10 @@ async def live_rollouts(db: Database, model: str | None = None) -> list[Rollout]
 
 
 def failure_stats(counts: dict[str, int]) -> tuple[int, int]:
-    failures = sum(counts.get(s, 0) for s in FAILURES)
-    finished = sum(counts.get(s, 0) for s in FINISHED)
+    """(failures, finished) for the Wilson policy: a failed soak is a failure, and a device
+    still soaking has not finished."""
+    failures = sum(counts.get(s, 0) for s in (*FAILURES, SOAK_FAILED))
+    finished = sum(counts.get(s, 0) for s in (*FINISHED, SOAK_FAILED))
     return failures, finished
 
 
@@ -141,9 +178,18 @@ def _older(a: str | None, b: str) -> bool | None:
         return None
 
 
-def skip_reason(rollout: Rollout, installed: str | None, min_version: str | None) -> str | None:
+def skip_reason(
+    rollout: Rollout,
+    installed: str | None,
+    min_version: str | None,
+    installed_security: int | None = None,
+) -> str | None:
+    """Why a device must not take this rollout's image, or None. `installed_security`: the
+    security version of the release it runs, when that release is known."""
     if installed == rollout.version:
         return "already_installed"
+    if installed_security is not None and installed_security > rollout.security_version:
+        return "security_downgrade"  # never, not even with allow_downgrade or as a rollback
     if not rollout.allow_downgrade and _older(rollout.version, installed or "") is True:
         return "downgrade_refused"
     if min_version and _older(installed, min_version) is True:
@@ -152,8 +198,9 @@ def skip_reason(rollout: Rollout, installed: str | None, min_version: str | None
 
 
 def wanted(rollout: Rollout, device_id: str) -> bool:
+    """In the rollout's share of the fleet (its cohort query is applied in SQL, before)."""
     return device_id in rollout.device_ids or in_cohort(
-        rollout.rollout_id, device_id, rollout.stage.percent
+        rollout.rollout_id, device_id, rollout.cohort_percent
     )
 
 
@@ -175,6 +222,7 @@ def signed_offer(
         rollout.sha256,
         expiry,
     )
+    policy = rollout.policy
     offer = InstallOffer(
         rollout_id=rollout.rollout_id,
         model=rollout.model,
@@ -183,6 +231,10 @@ def signed_offer(
         sha256=rollout.sha256,
         signature=rollout.signature,
         size=rollout.size,
+        security_version=rollout.security_version,
+        jitter_s=policy.jitter_s,
+        install=policy.install,
+        window=policy.window,
     )
     return offer.model_dump(mode="json")
 
@@ -193,23 +245,28 @@ def trigger_message(svc: Services, rollout: Rollout, device_id: str, now_s: floa
 
 
 async def pending_offer(db: Database, device_id: str, model: str) -> Rollout | None:
-    """A rollout (live or completed) that already counts this device in and is unfinished."""
+    """A rollout (live or completed) that already triggered this device and is unfinished."""
     row = await store.pending_offer(db, device_id, model)
     return None if row is None else Rollout.from_row(row)
 
 
 async def offer_for(svc: Services, device_id: str, model: str, now_ms: int) -> Rollout | None:
-    """The rollout to offer a device that asks: one that counts it in already, or else the
+    """The rollout to offer a device that asks: one that triggered it already, or else an
     active rollout whose cohort it belongs to (a device that missed its trigger entirely joins
-    it here)."""
+    it here), within that rollout's rate and window."""
     rollout = await pending_offer(svc.db, device_id, model)
     if rollout is not None:
         return rollout
     for rollout in await live_rollouts(svc.db, model):
-        if rollout.status != ACTIVE or not wanted(rollout, device_id):
+        if rollout.status != ACTIVE or not rollout.started(now_ms):
+            continue
+        if not wanted(rollout, device_id):
             continue
         await enrol_cohort(svc, rollout, now_ms)
-        if await pending_offer(svc.db, device_id, model):
+        gates = await _gates(svc.db, rollout)
+        before_ms = now_ms - RESEND_GRACE_MS
+        if await store.claim_send(svc.db, rollout.rollout_id, device_id, MAX_TRIGGERS,
+                                  before_ms, now_ms, gates):  # fmt: skip
             return rollout
     return None
 
@@ -232,46 +289,70 @@ def _status_row(
     from_version: str | None,
     now_ms: int,
     error: str | None = None,
+    joined_late: bool = False,
 ) -> Statement:
     """The device's row at the rollout's current stage (for store.write_statuses)."""
     return store.upsert_status(
-        rollout.rollout_id, rollout.current_stage, device_id, status, from_version, now_ms, error
-    )
+        rollout.rollout_id, rollout.current_stage, device_id, status, from_version, now_ms,
+        error, joined_late,
+    )  # fmt: skip
 
 
 async def enrol_cohort(svc: Services, rollout: Rollout, now_ms: int) -> int:
-    """Add this stage's new cohort members: trigger online ones (at most TRIGGER_BATCH),
-    mark offline ones pending (they get the trigger when they come back), skip devices that
-    must not take this image. Also re-triggers pending devices that are online now."""
-    devices = await store.enrol_candidates(svc.db, rollout.rollout_id, rollout.model, DEFAULT_MODEL)
+    """Add the cohort's new members as pending rows (devices that must not take this image
+    are skipped), then trigger what the gates allow. Devices that match the cohort query only
+    now (tagged, enrolled, updated since) join it: a dynamic cohort."""
+    if not rollout.started(now_ms):
+        return 0
+    cohort = None
+    if rollout.cohort_query:
+        cohort = cohort_store.where(parse_query(rollout.cohort_query), now_ms)
+    devices = await store.enrol_candidates(
+        svc.db, rollout.rollout_id, rollout.model, DEFAULT_MODEL, cohort
+    )
+    devices = [d for d in devices if wanted(rollout, d["device_id"])]
     min_version = await firmware_store.min_version(svc.db, rollout.model, rollout.version)
+    installed = [d["firmware_version"] for d in devices if d["firmware_version"]]
+    security = await firmware_store.security_versions(svc.db, rollout.model, installed)
+    late = rollout.enrols_late(now_ms)
     statements: list[Statement] = []
-    triggering = 0
-    rows: list[tuple[str, str, str | None]] = []
     for d in devices:
-        if not wanted(rollout, d["device_id"]):
-            continue
-        reason = skip_reason(rollout, d["firmware_version"], min_version)
+        version = d["firmware_version"]
+        reason = skip_reason(rollout, version, min_version, security.get(version or ""))
         if reason:  # also a pending device that has since come to run the target
-            statements.append(_status_row(rollout, d["device_id"], "skipped",
-                                          d["firmware_version"], now_ms, reason))  # fmt: skip
-            continue
-        if d["online"] and triggering < TRIGGER_BATCH:
-            triggering += 1
-            status = "triggered"
+            statements.append(_status_row(rollout, d["device_id"], "skipped", version, now_ms,
+                                          reason))  # fmt: skip
         elif d["status"] is None:
-            status = "pending"
-        else:
-            continue
-        rows.append((d["device_id"], status, d["firmware_version"]))
-    # Rows first, then the triggers: a trigger is never out without its row (a storage failure
-    # after a publish would leave an updated device that the rollout does not count).
-    statements += [_status_row(rollout, d, status, v, now_ms) for d, status, v in rows]
+            statements.append(_status_row(rollout, d["device_id"], "pending", version, now_ms,
+                                          joined_late=late))  # fmt: skip
     await store.write_statuses(svc.db, statements)
-    sent = [d for d, status, _ in rows if status == "triggered"]
-    triggered = await _send_or_untrigger(svc, rollout, sent, now_ms)
-    await _cancel_if_aborted(svc, rollout, triggered, now_ms)
-    return len(triggered)
+    return await trigger_pending(svc, rollout, now_ms)
+
+
+async def _gates(db: Database, rollout: Rollout) -> Gates:
+    """The rollout's rate now (its ramp grows with consecutive successes) and window."""
+    policy, per_minute = rollout.policy, None
+    if policy.rate is not None:
+        successes = await store.ramp_successes(db, rollout.rollout_id)
+        per_minute = policy.rate.per_minute(successes)
+    gated = policy.window is not None and policy.gates_triggers_by_window()
+    return Gates(per_minute=per_minute, window=policy.window.minutes() if gated else None)
+
+
+async def trigger_pending(svc: Services, rollout: Rollout, now_ms: int) -> int:
+    """Trigger pending devices that are online, keeping at most TRIGGER_BATCH in flight and
+    within the rollout's gates (rate, window), decided by the statement that marks them."""
+    counts = await status_counts(svc.db, rollout.rollout_id)
+    room = TRIGGER_BATCH - sum(counts.get(s, 0) for s in IN_FLIGHT)
+    if room <= 0 or not counts.get("pending") or not rollout.started(now_ms):
+        return 0
+    gates = await _gates(svc.db, rollout)
+    ids = await store.promote_pending(
+        svc.db, rollout.rollout_id, rollout.version, room, gates, now_ms
+    )
+    sent = await _send_or_untrigger(svc, rollout, ids, now_ms)
+    await _cancel_if_aborted(svc, rollout, sent, now_ms)
+    return len(sent)
 
 
 async def _send_or_untrigger(
@@ -287,21 +368,6 @@ async def _send_or_untrigger(
     return sent
 
 
-async def top_up(svc: Services, rollout: Rollout, counts: dict[str, int], now_ms: int) -> int:
-    """Keep about TRIGGER_BATCH devices in flight: as devices finish, trigger the pending
-    ones that are online (throttled earlier) without rescanning the whole fleet."""
-    room = TRIGGER_BATCH - sum(counts.get(s, 0) for s in IN_PROGRESS)
-    if room <= 0 or not counts.get("pending"):
-        return 0
-    ids = await store.online_pending(svc.db, rollout.rollout_id, rollout.version, room)
-    statements = [_status_row(rollout, device_id, "triggered", None, now_ms) for device_id in ids]
-    # All in one transaction: `room` never exceeds TRIGGER_BATCH. Rows before triggers.
-    await store.write_statuses(svc.db, statements, per_batch=TRIGGER_BATCH)
-    sent = await _send_or_untrigger(svc, rollout, ids, now_ms)
-    await _cancel_if_aborted(svc, rollout, sent, now_ms)
-    return len(sent)
-
-
 async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     """A device came online: send any trigger it missed while offline — also one it was sent
     but never acted on (a QoS 1 message to a clean session is lost when the link drops), at
@@ -313,8 +379,11 @@ async def trigger_if_pending(svc: Services, device_id: str, now_ms: int) -> int:
     sent = 0
     for row in rows:
         rollout = Rollout.from_row(row)
+        if not rollout.started(now_ms):
+            continue
+        gates = await _gates(svc.db, rollout)
         claimed = await store.claim_send(
-            svc.db, rollout.rollout_id, device_id, MAX_TRIGGERS, before_ms, now_ms
+            svc.db, rollout.rollout_id, device_id, MAX_TRIGGERS, before_ms, now_ms, gates
         )
         if not claimed:
             continue  # another webhook of this connection sends it
@@ -348,6 +417,8 @@ async def start_rollout(
     allow_downgrade: bool,
     device_ids: list[str],
     rollout_id: str | None = None,
+    policy: Policy | None = None,
+    cohort_query: str | None = None,
 ) -> Rollout:
     """A rollout of an uploaded release: Unprocessable when the release is unknown,
     RolloutActive when the model already has a live rollout."""
@@ -364,6 +435,8 @@ async def start_rollout(
         timeout_minutes=timeout_minutes,
         allow_downgrade=allow_downgrade,
         device_ids=device_ids,
+        policy=policy or Policy(),
+        cohort_query=cohort_query,
     )
     return await create(svc, spec, int(svc.clock() * 1000), rollout_id)
 
@@ -390,6 +463,12 @@ async def create(
         allow_downgrade=new.allow_downgrade,
         device_ids=new.device_ids,
         now_ms=now_ms,
+        cohort_query=new.cohort_query,
+        policy_json=new.policy.stored(),
+        start_at=new.policy.start_at_ms,
+        soak_ms=new.policy.health.soak_ms,
+        security_version=int(new.firmware.get("security_version") or 0),
+        rollback_of=new.rollback_of,
     )
     if not inserted:
         live = await live_rollouts(svc.db, new.model)
@@ -424,6 +503,57 @@ async def abort(svc: Services, rollout: Rollout, reason: str, now_ms: int) -> No
     await store.cancel_all(svc.db, rollout.rollout_id, now_ms)
     await _raise_alert(svc.db, rollout, reason, now_ms)
     log_event("warning", "rollout_aborted", rollout_id=rollout.rollout_id, reason=reason)
+    if rollout.policy.rollback and rollout.rollback_of is None:
+        await roll_back(svc, rollout, now_ms)
+
+
+def rollback_version(
+    from_versions: Counter[str], security: dict[str, int], security_version: int
+) -> str | None:
+    """The version to offer back: the commonest previous version whose release has the same
+    security version as the aborted one (an unknown or other one is never offered)."""
+    same = [v for v in from_versions if security.get(v) == security_version]
+    return max(same, key=lambda v: (from_versions[v], v), default=None)
+
+
+async def roll_back(svc: Services, rollout: Rollout, now_ms: int) -> Rollout | None:
+    """Offer the devices that installed the aborted version their previous one, as a rollout
+    of its own (its devices only, downgrade allowed, no soak). Devices whose previous release
+    has another security version keep the aborted version: no security downgrade, ever."""
+    rows = await store.installed_from(svc.db, rollout.rollout_id)
+    before = Counter(str(r["from_version"]) for r in rows if r["from_version"] != rollout.version)
+    security = await firmware_store.security_versions(svc.db, rollout.model, list(before))
+    version = rollback_version(before, security, rollout.security_version)
+    if version is None:
+        log_event("warning", "rollback_impossible", rollout_id=rollout.rollout_id,
+                  versions=dict(before))  # fmt: skip
+        return None
+    firmware = await firmware_store.get(svc.db, rollout.model, version)
+    assert firmware is not None  # security_versions found its row
+    device_ids = [str(r["device_id"]) for r in rows if r["from_version"] == version]
+    new = NewRollout(
+        model=rollout.model,
+        version=version,
+        url=f"{svc.settings.ota_base_url}/firmware/{rollout.model}/{version}.bin",
+        firmware=firmware,
+        stages=[{"percent": 0}],  # its device list only
+        threshold=rollout.threshold,
+        timeout_minutes=rollout.timeout_minutes,
+        allow_downgrade=True,
+        device_ids=device_ids,
+        policy=Policy(health=Health(soak_minutes=0)),
+        rollback_of=rollout.rollout_id,
+    )
+    try:
+        back = await create(svc, new, now_ms)
+    except RolloutActive:
+        log_event("warning", "rollback_blocked", rollout_id=rollout.rollout_id)
+        return None
+    await store.mark_rolled_back(svc.db, rollout.rollout_id, device_ids, back.rollout_id, version)
+    log_event("warning", "rollout_rolled_back", rollout_id=rollout.rollout_id,
+              rollback_rollout_id=back.rollout_id, version=version,
+              devices=len(device_ids))  # fmt: skip
+    return back
 
 
 async def _cancel(svc: Services, rollout: Rollout, device_ids: list[str]) -> None:
@@ -464,55 +594,115 @@ async def advance(svc: Services, rollout: Rollout, now_ms: int, reason: str) -> 
         return COMPLETED if done else None
     stage = rollout.current_stage + 1
     # Compare-and-set on the stage: the cron and an admin's advance racing move it once.
-    percent = round(rollout.stages[stage].percent)
+    percent = rollout.stages[stage].percent
     moved = await store.move_stage(
-        svc.db, rollout.rollout_id, rollout.current_stage, stage, percent, reason, now_ms
-    )
+        svc.db, rollout.rollout_id, rollout.current_stage, stage, round(percent), percent,
+        reason, now_ms,
+    )  # fmt: skip
     if not moved:
         return None  # someone else moved it; their pass enrols the new cohort
     rollout.current_stage, rollout.stage_started_at = stage, now_ms
+    rollout.cohort_percent = max(rollout.cohort_percent, percent)
     await enrol_cohort(svc, rollout, now_ms)
     return ACTIVE
 
 
+async def extend(svc: Services, rollout: Rollout, now_ms: int) -> bool:
+    """An inconclusive stage takes the first stage's share more of the fleet (its soak clock
+    restarts with the new devices); False when another caller moved it first."""
+    to = min(100.0, rollout.cohort_percent + rollout.stages[0].percent)
+    if not await store.extend_cohort(svc.db, rollout.rollout_id, rollout.current_stage,
+                                     rollout.cohort_percent, to, now_ms):  # fmt: skip
+        return False
+    rollout.cohort_percent, rollout.stage_started_at = to, now_ms
+    await enrol_cohort(svc, rollout, now_ms)
+    return True
+
+
 async def _time_out(svc: Services, rollout: Rollout, now_ms: int) -> int:
     before_ms = now_ms - int(rollout.timeout_minutes * 60_000)
-    return await store.time_out(svc.db, rollout.rollout_id, before_ms, now_ms)
+    waits = WINDOW_WAIT_MS if rollout.policy.install == "window" else 0
+    return await store.time_out(svc.db, rollout.rollout_id, before_ms, now_ms, waits)
+
+
+async def settle_soaks(svc: Services, rollout: Rollout, now_ms: int) -> None:
+    """Soaking devices fail (reboots, telemetry silence, radar errors) or, once soak_minutes
+    have passed healthily, pass."""
+    if not rollout.soak_ms:
+        return
+    health = rollout.policy.health
+    failed = await store.fail_soaks(
+        svc.db,
+        rollout.rollout_id,
+        now_ms,
+        max_reboots=health.max_reboots,
+        silence_ms=health.silence_ms,
+        radar_errors=health.radar_errors,
+    )
+    for row in failed:
+        log_event("warning", "ota_soak_failed", rollout_id=rollout.rollout_id,
+                  device_id=row["device_id"], reason=row["soak_error"])  # fmt: skip
+    await store.pass_soaks(svc.db, rollout.rollout_id, rollout.soak_ms, now_ms)
+
+
+async def stage_view(svc: Services, rollout: Rollout, now_ms: int) -> safety.StageView:
+    counts = await status_counts(svc.db, rollout.rollout_id)
+    failures, finished = failure_stats(counts)
+    # Online devices waiting for the rate budget or their window hold a stage; offline
+    # (pending) ones do not — they get the trigger when they return — but the rollout is
+    # complete only when nobody is left waiting.
+    gated = rollout.policy.rate is not None or rollout.policy.gates_triggers_by_window()
+    waiting = await store.pending_online(svc.db, rollout.rollout_id) if gated else 0
+    open_rows = sum(counts.get(s, 0) for s in IN_PROGRESS) + counts.get(SOAKING, 0) + waiting
+    return safety.StageView(
+        failures=failures,
+        finished=finished,
+        open_rows=open_rows,
+        pending=counts.get("pending", 0),
+        soaked=now_ms - rollout.stage_started_at >= rollout.stage.soak_minutes * 60_000,
+        last=rollout.current_stage + 1 == len(rollout.stages),
+        min_devices=rollout.stage.min_devices,
+        threshold=rollout.threshold,
+        can_extend=rollout.policy.on_inconclusive == "extend" and rollout.cohort_percent < 100,
+    )
 
 
 async def evaluate(svc: Services, rollout: Rollout, now_ms: int, enrol: bool = True) -> str:
-    """One pass of the safety rules; returns the rollout status afterwards."""
+    """One pass of the safety rules (rs1.ota.safety.decide); the rollout status afterwards."""
     if rollout.status != ACTIVE:
         return rollout.status
-    counts = await status_counts(svc.db, rollout.rollout_id)
-    failures, finished = failure_stats(counts)
-    if safety.should_abort(failures, finished, rollout.threshold):
-        reason = f"failure rate {failures}/{finished}: 95% lower bound above {rollout.threshold}"
-        await abort(svc, rollout, reason, now_ms)
-        return ABORTED
+    if not rollout.started(now_ms):
+        return ACTIVE  # scheduled: start_at is still ahead
+    await settle_soaks(svc, rollout, now_ms)
+    view = await stage_view(svc, rollout, now_ms)
+    if safety.should_abort(view.failures, view.finished, rollout.threshold):
+        return await _abort_for(svc, rollout, view, now_ms)
     if enrol:
         await enrol_cohort(svc, rollout, now_ms)
     else:
-        await top_up(svc, rollout, counts, now_ms)
-    counts = await status_counts(svc.db, rollout.rollout_id)
-    # Offline (pending) devices do not hold an intermediate stage — they get the trigger when
-    # they return — but the rollout is complete only when nobody is left waiting.
-    open_rows = sum(counts.get(s, 0) for s in IN_PROGRESS)
-    soaked = now_ms - rollout.stage_started_at >= rollout.stage.soak_minutes * 60_000
-    last = rollout.current_stage + 1 == len(rollout.stages)
-    if open_rows == 0 and last and soaked and not counts.get("pending"):
+        await trigger_pending(svc, rollout, now_ms)
+    view = await stage_view(svc, rollout, now_ms)
+    decision = safety.decide(view)
+    if decision == "abort":
+        return await _abort_for(svc, rollout, view, now_ms)
+    if decision == "complete":
         # Nothing riskier follows the last stage: finishing it needs no statistical advance.
         await set_status(svc.db, rollout.rollout_id, COMPLETED, "all devices finished", now_ms)
         return COMPLETED
-    if (
-        open_rows == 0
-        and soaked
-        and finished >= rollout.stage.min_devices
-        and safety.may_advance(failures, finished, rollout.threshold)
-    ):
+    if decision == "advance":
         moved = await advance(svc, rollout, now_ms, "auto: upper bound below threshold")
         return moved or ACTIVE
+    if decision == "extend":
+        await extend(svc, rollout, now_ms)
     return ACTIVE
+
+
+async def _abort_for(svc: Services, rollout: Rollout, view: safety.StageView, now_ms: int) -> str:
+    reason = (
+        f"failure rate {view.failures}/{view.finished}: 95% lower bound above {rollout.threshold}"
+    )
+    await abort(svc, rollout, reason, now_ms)
+    return ABORTED
 
 
 async def tick(svc: Services, now_ms: int) -> dict[str, str]:

@@ -46,3 +46,38 @@ def may_advance(failures: int, finished: int, threshold: float) -> bool:
 
 def naive_abort(failures: int, finished: int, threshold: float) -> bool:
     return finished > 0 and failures / finished > threshold
+
+
+@dataclass(frozen=True)
+class StageView:
+    """What a stage decision sees (rs1.ota.rollouts.evaluate; the Monte-Carlo test drives it
+    the same way)."""
+
+    failures: int  # failed, timed out, or failed the soak
+    finished: int  # installed and soaked, or failed
+    open_rows: int  # triggered, installing, or soaking
+    pending: int  # enrolled but offline: they do not hold a stage
+    soaked: bool  # the stage's own soak_minutes have passed
+    last: bool  # the last stage
+    min_devices: int
+    threshold: float
+    can_extend: bool  # policy `extend` and the cohort is not the whole fleet yet
+
+
+def decide(v: StageView) -> str:
+    """abort | complete | advance | extend | wait.
+
+    A stage advances only when its devices have all finished (installs and soaks) and the
+    95% upper bound is below the threshold. A finished stage that is inconclusive (the
+    interval straddles the threshold, or too few devices) takes more devices (`extend`) when
+    the policy allows, so a bad image cannot stall short of an abort (Monte-Carlo: a 3%
+    post-install failure rate is aborted before 50% of the fleet in >= 99% of runs)."""
+    if should_abort(v.failures, v.finished, v.threshold):
+        return "abort"
+    if v.open_rows or not v.soaked:
+        return "wait"
+    if v.last:
+        return "wait" if v.pending else "complete"
+    if v.finished >= v.min_devices and may_advance(v.failures, v.finished, v.threshold):
+        return "advance"
+    return "extend" if v.can_extend else "wait"

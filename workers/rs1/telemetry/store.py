@@ -105,12 +105,27 @@ def shard_statements(rows: Sequence[RawRow]) -> list[Statement]:
 
 
 def last_seen_statements(rows: Sequence[RawRow]) -> list[Statement]:
-    """devices.last_seen moved to each device's newest receive time (never backwards)."""
+    """devices.last_seen and telemetry_at moved to each device's newest receive time, and
+    radar_error_at to its newest health report with radar_ok false (never backwards): the
+    health-gated soak of a rollout reads them (rs1.ota.soak)."""
     newest: dict[str, int] = {}
+    radar: dict[str, int] = {}
     for r in rows:
         newest[r.device_id] = max(newest.get(r.device_id, 0), r.received_at)
-    seen = [(device_id, iso_ms(at)) for device_id, at in sorted(newest.items())]
+        if r.kind == "health" and _radar_failed(r.payload):
+            radar[r.device_id] = max(radar.get(r.device_id, 0), r.received_at)
+    seen = [
+        (device_id, iso_ms(at), at, radar.get(device_id))
+        for device_id, at in sorted(newest.items())
+    ]
     return [advance_last_seen(chunk) for chunk in _chunks(seen, PAIRS_PER_STATEMENT)]
+
+
+def _radar_failed(payload: str) -> bool:
+    try:
+        return json.loads(payload).get("radar_ok") is False
+    except (ValueError, AttributeError):
+        return False
 
 
 def ingest_statements(rows: Sequence[RawRow]) -> list[Statement]:

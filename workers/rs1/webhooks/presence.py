@@ -6,13 +6,14 @@ the registry does not know is acknowledged (200, `"applied": false`) so EMQX sto
 
 from rs1contract.payloads import StatePayload
 
-from rs1.devices import cache, store
+from rs1.devices import cache, store, tags_store
 from rs1.devices.presence import Kind, PresenceEvent
 from rs1.errors import InvalidInput
 from rs1.identity.device_id import is_device_id
 from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.mqtt.webhook_models import ClientEvent, PublishEnvelope
 from rs1.ota.rollouts import trigger_if_pending
+from rs1.query.version_key import version_key
 from rs1.services import Services
 from rs1.webhooks.envelope import checked_device, parse_payload
 from rs1.webhooks.ota_status import validate_installed_version
@@ -30,7 +31,15 @@ async def device_state(request: ApiRequest, svc: Services, *, body: PublishEnvel
         return json_response({"applied": False, "reason": "unknown device"})
     at = body.publish_received_at or body.timestamp
     kind = "connected" if state.online else "disconnected"
-    await store.record_state(svc.db, device_id, state.firmware_version, PresenceEvent(kind, at))
+    facts = store.StateFacts(
+        firmware_version=state.firmware_version,
+        version_key=version_key(state.firmware_version) if state.firmware_version else None,
+        booted_at=None if state.uptime_s is None else at - state.uptime_s * 1000,
+        rssi=state.rssi,
+        utc_offset_min=state.utc_offset_min,
+    )
+    tags = [] if state.tags is None else tags_store.reported(device_id, state.tags)
+    await store.record_state(svc.db, device_id, facts, PresenceEvent(kind, at), tags)
     await cache.forget(svc, device_id)
     await validate_installed_version(svc, device_id, state.firmware_version)
     if state.online:
