@@ -11,6 +11,7 @@ ALTER TABLE devices ADD COLUMN booted_at INTEGER;  -- unix ms: newest state's ti
 ALTER TABLE devices ADD COLUMN reboots INTEGER NOT NULL DEFAULT 0;  -- later boots seen
 ALTER TABLE devices ADD COLUMN telemetry_at INTEGER;       -- unix ms, newest telemetry
 ALTER TABLE devices ADD COLUMN radar_error_at INTEGER;     -- unix ms, newest radar_ok=false
+ALTER TABLE devices ADD COLUMN radar_ok_at INTEGER;        -- unix ms, newest radar_ok=true
 CREATE INDEX idx_devices_version_key ON devices (version_key);
 
 -- Tags: admin-set, or reported by the device in `state` (an admin tag of the same key wins).

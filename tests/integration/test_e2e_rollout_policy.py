@@ -88,7 +88,9 @@ def test_a_rate_ramp_shows_in_the_trigger_timestamps(system, admin, telemetry, t
             assert created.status_code == 201, created.text
             assert created.json()["rate"]["per_minute_now"] == 2
             rid = created.json()["rollout_id"]
-            return await poll(admin, telemetry, rid, lambda r: r["status"] != "active", 200)
+            shown = await poll(admin, telemetry, rid, lambda r: r["status"] != "active", 200)
+        await ota.close()
+        return shown
 
     shown = asyncio.run(scenario())
     assert shown["status"] == "completed", shown
@@ -102,4 +104,3 @@ def test_a_rate_ramp_shows_in_the_trigger_timestamps(system, admin, telemetry, t
     in_first_minute = sum(1 for t in times if t < times[0] + 60_000)
     assert in_first_minute > 4  # doubled at least twice within the first minute
     assert times[-1] - times[0] >= 60_000  # the cap held the rest back to the next minute
-    asyncio.run(ota.close())

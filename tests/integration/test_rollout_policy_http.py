@@ -165,7 +165,9 @@ def test_the_owner_sets_the_devices_time_zone(as_user, enroll, webhook) -> None:
     bad = owner.put(f"/api/devices/{me}/timezone", json={"utc_offset_min": 2000})
     assert bad.status_code in (400, 422) and "request_id" in bad.json()
     stranger = as_user("tz-stranger-" + uuid.uuid4().hex[:6])
-    assert stranger.put(f"/api/devices/{me}/timezone", json={"utc_offset_min": 0}).status_code == 404
+    assert (
+        stranger.put(f"/api/devices/{me}/timezone", json={"utc_offset_min": 0}).status_code == 404
+    )
 
 
 def test_releases_carry_a_security_version(admin) -> None:

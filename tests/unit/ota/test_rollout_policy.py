@@ -222,6 +222,17 @@ def test_a_soak_fails_on_reboots_radar_errors_and_silence(change: str, reason: s
     assert run(rs.pass_soaks(db, "r-1", SOAK, T0 + 2 * SOAK)) == 0  # failed stays failed
 
 
+def test_a_one_off_radar_fault_among_good_reports_is_noise() -> None:
+    db = fresh_db()
+    (me,) = soaking(db)
+    at = T0 + 90_000
+    run(db.run("UPDATE devices SET radar_error_at = ?, radar_ok_at = ?, telemetry_at = ? "
+               "WHERE device_id = ?", T0 + 40_000, T0 + 45_000, at, me))  # fmt: skip
+    assert fail(db, at) == []
+    run(db.run("UPDATE devices SET radar_error_at = ? WHERE device_id = ?", at, me))
+    assert fail(db, at + 20_000) == [{"device_id": me, "soak_error": "radar_error"}]
+
+
 def test_a_rollout_without_a_soak_counts_success_at_once() -> None:
     db = fresh_db()
     rollout(db)

@@ -251,17 +251,22 @@ async def record_state(
     )  # fmt: skip
 
 
-def advance_last_seen(seen: Sequence[tuple[str, str, int, int | None]]) -> Statement:
-    """(device_id, ISO time, unix ms, radar error unix ms or None) of telemetry: last_seen,
-    telemetry_at and radar_error_at only move forward. A statement, so telemetry ingestion
-    can batch it with the rows it stores (one D1 batch, all or nothing)."""
+def advance_last_seen(
+    seen: Sequence[tuple[str, str, int, int | None, int | None]],
+) -> Statement:
+    """(device_id, ISO time, unix ms, newest radar error and radar ok in unix ms or None) of
+    telemetry: last_seen, telemetry_at, radar_error_at and radar_ok_at only move forward. A
+    statement, so telemetry ingestion can batch it with the rows it stores (one D1 batch, all
+    or nothing)."""
     return Statement(
         # A join (UPDATE ... FROM): the JSON is read once, not once per device updated.
         "UPDATE devices SET last_seen = MAX(COALESCE(devices.last_seen, ''), seen.at), "
         "telemetry_at = MAX(COALESCE(devices.telemetry_at, 0), seen.at_ms), "
-        "radar_error_at = MAX(COALESCE(devices.radar_error_at, 0), COALESCE(seen.radar, 0)) "
+        "radar_error_at = MAX(COALESCE(devices.radar_error_at, 0), COALESCE(seen.bad, 0)), "
+        "radar_ok_at = MAX(COALESCE(devices.radar_ok_at, 0), COALESCE(seen.ok, 0)) "
         "FROM (SELECT value ->> 0 AS device_id, MAX(value ->> 1) AS at, "
-        "MAX(value ->> 2) AS at_ms, MAX(value ->> 3) AS radar FROM json_each(?) "
+        "MAX(value ->> 2) AS at_ms, MAX(value ->> 3) AS bad, MAX(value ->> 4) AS ok "
+        "FROM json_each(?) "
         "GROUP BY 1) AS seen "
         "WHERE devices.device_id = seen.device_id",
         (json.dumps(seen, separators=(",", ":")),),  # one parameter: see telemetry.store

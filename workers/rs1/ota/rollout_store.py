@@ -282,6 +282,7 @@ class Gates:
 
 
 NO_LIMIT = 1 << 40
+RADAR_DOWN_MS = 60_000  # radar faults with no good report for this long fail a soak
 _LOCAL_MINUTE = (
     "((?{n} + COALESCE(d.owner_utc_offset_min, d.utc_offset_min, 0)) % 1440 + 1440) % 1440"
 )
@@ -681,10 +682,14 @@ async def fail_soaks(
     radar_errors: bool,
 ) -> list[Row]:
     """Soaking devices that rebooted more than `max_reboots` times, sent no telemetry for
-    `silence_ms`, or (radar_errors) reported a radar fault since their soak began: their soak
-    fails, in one statement. device_id and soak_error of each."""
+    `silence_ms`, or (radar_errors) whose radar has reported only faults for RADAR_DOWN_MS
+    since their soak began (a one-off fault among good reports is noise): their soak fails,
+    in one statement. device_id and soak_error of each."""
     rebooted = "d.reboots - COALESCE(s.soak_reboots, d.reboots) > ?3"
-    radar = "(?4 AND COALESCE(d.radar_error_at, 0) > s.soak_started_at)"
+    radar = (
+        "(?4 AND COALESCE(d.radar_error_at, 0) > MAX(s.soak_started_at, ?5 - ?7) "
+        "AND COALESCE(d.radar_ok_at, 0) < ?5 - ?7)"
+    )
     silent = "?5 - MAX(COALESCE(d.telemetry_at, 0), s.soak_started_at) > ?6"
     return await db.all(
         "UPDATE ota_device_status AS s SET soak = 'failed', updated_at = ?2, soak_error = "
@@ -693,6 +698,7 @@ async def fail_soaks(
         f"AND s.rollout_id = ?1 AND s.soak = 'soaking' AND ({rebooted} OR {radar} OR {silent}) "
         "RETURNING device_id, soak_error",
         rollout_id, iso_ms(now_ms), max_reboots, int(radar_errors), now_ms, silence_ms,
+        RADAR_DOWN_MS,
     )  # fmt: skip
 
 

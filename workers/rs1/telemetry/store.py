@@ -106,26 +106,28 @@ def shard_statements(rows: Sequence[RawRow]) -> list[Statement]:
 
 def last_seen_statements(rows: Sequence[RawRow]) -> list[Statement]:
     """devices.last_seen and telemetry_at moved to each device's newest receive time, and
-    radar_error_at to its newest health report with radar_ok false (never backwards): the
-    health-gated soak of a rollout reads them (rs1.ota.soak)."""
+    radar_error_at / radar_ok_at to its newest health report with radar_ok false / true
+    (never backwards): the health-gated soak of a rollout reads them."""
     newest: dict[str, int] = {}
-    radar: dict[str, int] = {}
+    radar: dict[tuple[str, bool], int] = {}  # (device, radar_ok) → newest report
     for r in rows:
         newest[r.device_id] = max(newest.get(r.device_id, 0), r.received_at)
-        if r.kind == "health" and _radar_failed(r.payload):
-            radar[r.device_id] = max(radar.get(r.device_id, 0), r.received_at)
+        ok = _radar_ok(r) if r.kind == "health" else None
+        if ok is not None:
+            radar[r.device_id, ok] = max(radar.get((r.device_id, ok), 0), r.received_at)
     seen = [
-        (device_id, iso_ms(at), at, radar.get(device_id))
+        (device_id, iso_ms(at), at, radar.get((device_id, False)), radar.get((device_id, True)))
         for device_id, at in sorted(newest.items())
     ]
     return [advance_last_seen(chunk) for chunk in _chunks(seen, PAIRS_PER_STATEMENT)]
 
 
-def _radar_failed(payload: str) -> bool:
+def _radar_ok(row: RawRow) -> bool | None:
     try:
-        return json.loads(payload).get("radar_ok") is False
+        ok = json.loads(row.payload).get("radar_ok")
     except (ValueError, AttributeError):
-        return False
+        return None
+    return ok if isinstance(ok, bool) else None
 
 
 def ingest_statements(rows: Sequence[RawRow]) -> list[Statement]:
