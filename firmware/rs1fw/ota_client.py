@@ -4,9 +4,12 @@ One OtaClient per simulated device. The fleet hands it every parsed ota/trigger 
 (`await client.handle(msg)`, each in its own task) and injects the device's side effects:
 publishing on ota/status, rebooting into a firmware version, the hourly MQTT password.
 
-Flow for an install: refuse a downgrade/reinstall up front → download (resumable) →
-verify size, sha256, ECDSA signature and the image header → install → reboot into the new
-version → self-test → success, or roll back (reboot into the old version) and report failed.
+Flow for an install: refuse a downgrade/reinstall or a lower security version up front →
+wait the offer's jitter → download (resumable) → verify size, sha256, ECDSA signature and the
+image header → (install=window: report `downloaded`, wait for the local maintenance window) →
+install → reboot into the new version → self-test → success, or roll back (reboot into the
+old version) and report failed. A semver downgrade is taken only as the cloud's rollback: an
+offer with the same security version as the installed image.
 An outage of the cloud during the download is waited out (rs1fw.ota_download), with
 `downloading` keep-alive reports, and is reported failed only past outage_budget_s.
 """
@@ -15,6 +18,7 @@ import asyncio
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -43,6 +47,17 @@ log = logging.getLogger(__name__)
 PublishStatus = Callable[[dict[str, object]], Awaitable[bool | None] | bool | None]
 Reboot = Callable[[str], Awaitable[None] | None]
 Hook = Callable[[], Awaitable[None] | None]
+Installed = Callable[[str], Awaitable[None] | None]
+LocalMinute = Callable[[], int]  # minute of the device's local day, 0..1439
+
+WINDOW_POLL_S = 5.0  # how often a device waiting for its window looks at its clock
+CANCEL_POLL_S = 0.2  # how often a wait (jitter, window) looks for a cancel order
+
+
+def utc_minute(clock: Callable[[], float] = time.time, utc_offset_min: int = 0) -> LocalMinute:
+    """The local minute of a clock at a fixed UTC offset."""
+    return lambda: int(clock() // 60 + utc_offset_min) % 1440
+
 
 _MAX_SUPERSEDES = 3  # fresh offers naming another image, followed per trigger
 
@@ -76,11 +91,18 @@ class OtaClient:
         model: str | None = None,
         on_power_loss: Hook | None = None,
         on_bricked: Hook | None = None,
+        security_version: int = 0,
+        local_minute: LocalMinute | None = None,
+        on_installed: Installed | None = None,
     ) -> None:
         """`reboot(v)` should return once the device is booting v (publishing may still be
         offline for a moment); `on_power_loss` drops the connection mid-download (the
         client then waits power_loss_dark_s and resumes); `on_bricked` must silence the
-        device for good. `model`, when given, refuses offers for other models."""
+        device for good. `model`, when given, refuses offers for other models.
+        `security_version` is the installed image's anti-rollback counter; `local_minute`
+        the device's local clock for maintenance windows (default: UTC); `on_installed(v)`
+        runs once a new version passed its self-test (the simulation's post-install
+        behaviour hooks in there)."""
         self.device_id = device_id
         self._installed = str(parse_version(installed_version))
         self._public_key = public_key_pem
@@ -94,6 +116,10 @@ class OtaClient:
         self._jitter = random.Random(self._rng.getrandbits(64))  # noqa: S311
         self._model = model
         self._on_bricked = on_bricked
+        self._on_installed = on_installed
+        self.security_version = security_version
+        self._local_minute = local_minute or utc_minute()
+        self.jitter_waits: dict[str, float] = {}  # rollout id → the delay it drew
         self._flash = Flash()
         self._lock = asyncio.Lock()
         self._queued: set[str] = set()
@@ -177,6 +203,8 @@ class OtaClient:
         if refusal := self._refusal(offer):
             await self._fail(offer, refusal)
             return
+        if not await self._jitter_wait(offer):
+            return
         downloaded = await self._download(offer)
         if downloaded is None:
             return
@@ -186,9 +214,40 @@ class OtaClient:
             self._flash.erase()  # never resume into a bad image
             await self._fail(offer, error)
             return
+        if offer.install == "window" and not await self._window_wait(offer):
+            return
         if offer.rollout_id in self._cancelled:
             return  # the last moment a cancel counts: installing cannot be stopped
         await self._install_and_reboot(offer)
+
+    async def _wait(self, rollout_id: str, seconds: float) -> bool:
+        """Sleep, waking for a cancel order; False when cancelled."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while rollout_id not in self._cancelled:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return True
+            await asyncio.sleep(min(left, CANCEL_POLL_S))
+        return False
+
+    async def _jitter_wait(self, offer: InstallOffer) -> bool:
+        """Thundering herds: wait a random 0..jitter_s before the first request."""
+        if not offer.jitter_s:
+            return True
+        delay = self._jitter.uniform(0, offer.jitter_s)
+        self.jitter_waits[offer.rollout_id] = delay
+        return await self._wait(offer.rollout_id, delay)
+
+    async def _window_wait(self, offer: InstallOffer) -> bool:
+        """install=window: say `downloaded`, then wait for the local maintenance window."""
+        await self._report(offer, Status.DOWNLOADED)
+        window = offer.window
+        while window is not None and not window.contains(self._local_minute()):
+            if not await self._wait(offer.rollout_id, WINDOW_POLL_S):
+                log.info("%s: rollout %s cancelled while waiting", self.device_id,
+                         offer.rollout_id)  # fmt: skip
+                return False
+        return True
 
     def _refusal(self, offer: InstallOffer) -> OtaError | None:
         if self._model is not None and offer.model != self._model:
@@ -196,7 +255,10 @@ class OtaClient:
         offered, installed = parse_version(offer.version), parse_version(self._installed)
         if offered == installed:
             return OtaError.ALREADY_INSTALLED
-        return OtaError.DOWNGRADE_REFUSED if offered < installed else None
+        if offer.security_version < self.security_version:
+            return OtaError.SECURITY_DOWNGRADE  # never, not even as a rollback
+        rollback = offer.rollback and offer.security_version == self.security_version
+        return OtaError.DOWNGRADE_REFUSED if offered < installed and not rollback else None
 
     async def _download(self, offer: InstallOffer) -> tuple[InstallOffer, bytes] | None:
         """The image, or None when the job ends here (cancelled, withdrawn, given up)."""
@@ -251,7 +313,10 @@ class OtaClient:
             await self._boot(previous)  # the bootloader's rollback to the old partition
             await self._fail(offer, OtaError.SELF_TEST_FAILED)
         else:
+            self.security_version = offer.security_version
             await self._report(offer, Status.SUCCESS)
+            if self._on_installed is not None:
+                await _resolve(self._on_installed(offer.version))
 
     async def _boot(self, version: str) -> None:
         self._installed = version

@@ -272,7 +272,7 @@ async def run(devices: int, seconds: float, state: Path) -> int:
         config = FleetConfig(
             devices=devices, duration_s=None, mqtt_port=system.mqtt_port, api=urls["device_api"],
             admin_token=admin.headers["authorization"].split()[1],
-            telemetry_interval_s=2.0, ramp_s=3.0,
+            telemetry_interval_s=2.0, ramp_s=3.0, device_tags={"site": SITES},
             faults=parse_faults("wrong-password:0.02,foreign-topic:0.02,flaky:0.05"),
         )  # fmt: skip
         async with Fleet(config, ota=ota) as fleet:

@@ -2,10 +2,17 @@
 OtaHandler hook, one client per device, with per-device faults chosen by seed.
 
     FirmwareOta(public_key, ota_base, install_failure=0.1, bricked=0.05, power_loss=0.1)
+
+Post-install faults (a firmware that installs fine and then misbehaves; only after installing
+one of `faulty_versions`, or any version when None): `reboot_loop` devices restart
+REBOOT_LOOP_COUNT times, REBOOT_LOOP_EVERY_S apart; `radar_silent` ones report radar faults
+and no targets; `telemetry_silent` ones send no telemetry. `events` records each device's
+reports (device clock, status, version) for tests.
 """
 
+import asyncio
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import httpx
@@ -16,6 +23,9 @@ from rs1fw.ota_settings import OtaFaults, OtaSettings
 from rs1tools.fleet.ota import DeviceHandle
 
 DARK_FOREVER_S = 10.0**9
+REBOOT_LOOP_COUNT = 4
+REBOOT_LOOP_EVERY_S = 8.0
+POST_INSTALL = ("reboot_loop", "radar_silent", "telemetry_silent")
 
 
 @dataclass
@@ -25,11 +35,19 @@ class FirmwareOta:
     install_failure: float = 0.0  # fraction of devices whose self-test fails
     bricked: float = 0.0  # fraction of devices that die after "installing"
     power_loss: float = 0.0  # fraction that lose power mid-download (then resume)
+    reboot_loop: float = 0.0  # fractions with a post-install fault (see the module doc)
+    radar_silent: float = 0.0
+    telemetry_silent: float = 0.0
+    faulty_versions: frozenset[str] | None = None
+    security_version: int = 0  # every device's installed anti-rollback counter
     seed: int = 1
     settings: OtaSettings = field(default_factory=OtaSettings)
     clients: dict[str, OtaClient] = field(default_factory=dict)
     outcomes: Counter[str] = field(default_factory=Counter)
     http: httpx.AsyncClient | None = None
+    events: dict[str, list[tuple[float, str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
     def _faults(self, device_id: str) -> OtaFaults:
         # Deterministic per device and seed: a re-run picks the same unlucky devices.
@@ -42,6 +60,32 @@ class FirmwareOta:
             return OtaFaults(power_loss_mid_download=True)
         return OtaFaults()
 
+    def post_install_fault(self, device_id: str) -> str | None:
+        """Which post-install fault this device's new firmware shows (seeded), if any."""
+        draw = random.Random(f"{self.seed}:{device_id}:post").random()  # noqa: S311
+        for name in POST_INSTALL:
+            share = getattr(self, name)
+            if draw < share:
+                return name
+            draw -= share
+        return None
+
+    async def _installed(self, device: DeviceHandle, version: str) -> None:
+        if self.faulty_versions is not None and version not in self.faulty_versions:
+            return
+        fault = self.post_install_fault(device.device_id)
+        if fault == "radar_silent":
+            device.radar_silent = True
+        elif fault == "telemetry_silent":
+            device.telemetry_silent = True
+        elif fault == "reboot_loop":
+            device.spawn(self._reboot_loop(device))
+
+    async def _reboot_loop(self, device: DeviceHandle) -> None:
+        for _ in range(REBOOT_LOOP_COUNT):
+            await asyncio.sleep(REBOOT_LOOP_EVERY_S)
+            device.reboot(None)
+
     def _client(self, device: DeviceHandle) -> OtaClient:
         client = self.clients.get(device.device_id)
         if client is not None:
@@ -51,6 +95,8 @@ class FirmwareOta:
 
         async def publish_status(report: dict[str, object]) -> bool:
             self.outcomes[str(report.get("status"))] += 1
+            entry = (device.now(), str(report.get("status")), str(report.get("version")))
+            self.events[device.device_id].append(entry)
             return await device.publish(
                 "ota", "status", payload=StatusReport.model_validate(report)
             )
@@ -73,6 +119,9 @@ class FirmwareOta:
             settings=self.settings,
             on_power_loss=lambda: device.reboot(None),
             on_bricked=on_bricked,
+            security_version=self.security_version,
+            local_minute=device.local_minute,
+            on_installed=lambda version: self._installed(device, version),
         )
         self.clients[device.device_id] = client
         return client

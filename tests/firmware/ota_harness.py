@@ -5,7 +5,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from firmware.ota_standin import OtaWorkerStandIn, Release
@@ -115,6 +115,7 @@ def make_client(
     faults: OtaFaults | None = None,
     seed: int = 1,
     settings: OtaSettings = FAST,
+    **extra: Any,
 ) -> OtaClient:
     return OtaClient(
         device_id=DEVICE_ID,
@@ -131,6 +132,7 @@ def make_client(
         model="RS-1",
         on_power_loss=device.power_loss,
         on_bricked=device.brick,
+        **extra,
     )
 
 

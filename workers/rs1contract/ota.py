@@ -90,6 +90,9 @@ class InstallOffer(_Message):
     jitter_s: Annotated[int, Field(ge=0, le=MAX_JITTER_S)] = 0  # wait random(0, jitter_s) first
     install: Literal["immediate", "window"] = "immediate"  # window: download now, install later
     window: InstallWindow | None = None  # install=window: when the device installs
+    # The cloud's rollback after an aborted rollout: the one downgrade a device takes, and
+    # only to the security version it runs.
+    rollback: bool = False
 
 
 class CancelOrder(_Message):

@@ -69,6 +69,23 @@ class Run:
     ledger_at: tuple[Path, str] | None
 
 
+def _offsets(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--utc-offsets: {text!r} is not a list of minutes") from None
+
+
+def _tags(pairs: list[str]) -> dict[str, tuple[str, ...]]:
+    tags = {}
+    for pair in pairs:
+        key, sep, values = pair.partition("=")
+        if not sep or not key or not values:
+            raise ValueError(f"--tag: {pair!r} is not KEY=V1,V2")
+        tags[key] = tuple(values.split(","))
+    return tags
+
+
 def build_config(params: dict[str, Any]) -> tuple[FleetConfig, Run]:
     """The command's options → the fleet's configuration and the run's own settings."""
     config = FleetConfig(
@@ -88,6 +105,8 @@ def build_config(params: dict[str, Any]) -> tuple[FleetConfig, Run]:
         keepalive_s=params["keepalive"],
         ramp_s=params["ramp"],
         firmware_version=params["firmware"],
+        utc_offsets_min=_offsets(params["utc_offsets"]),
+        device_tags=_tags(params["tag"] or []),
     )
     ledger = params["ledger_state"]
     ledger_at = None if ledger is None else (ledger, params["broker_api"])
@@ -122,6 +141,12 @@ def fleet(
     keepalive: Annotated[int, Opt()] = 30,
     ramp: Annotated[float, Opt(help="spread boots over N seconds")] = 5.0,
     firmware: Annotated[str, Opt()] = "1.0.0",
+    utc_offsets: Annotated[
+        str, Opt(help="UTC offsets in minutes, each device picks one: 0,60,-300")
+    ] = "0",
+    tag: Annotated[
+        list[str] | None, Opt(help="KEY=V1,V2: each device reports one value (repeat)")
+    ] = None,
     ledger_state: Annotated[Path | None, Opt(help=LEDGER_HELP)] = None,
     broker_api: Annotated[str, Opt(help="with --ledger-state")] = "http://127.0.0.1:18083",
 ) -> None:

@@ -25,12 +25,19 @@ RADAR_FAULT_P = 0.002
 
 
 def telemetry_frame(device: "SimDevice", dt: float) -> list[Outbound]:
-    """One tick: targets, presence derived from the same targets, and health."""
+    """One tick: targets, presence derived from the same targets, and health. A device whose
+    update broke its radar sends health only, with radar_ok false; one whose update silenced
+    it sends nothing."""
+    if device.telemetry_silent:
+        return []
     targets = device.radar.step(dt)
     ts, did, ids = device.ts_ms(), device.device_id, device.ids
-    return [
+    radar = [] if device.radar_silent else [
         messages.targets(did, ids.next(), ts, targets),
         messages.presence(did, ids.next(), ts, device.radar.presence(targets)),
+    ]  # fmt: skip
+    return [
+        *radar,
         messages.health(
             did,
             ids.next(),
@@ -38,7 +45,7 @@ def telemetry_frame(device: "SimDevice", dt: float) -> list[Outbound]:
             uptime_s=device.uptime_s(),
             free_heap=device.free_heap(),
             rssi=device.rssi(),
-            radar_ok=device.rng.random() > RADAR_FAULT_P,
+            radar_ok=not device.radar_silent and device.rng.random() > RADAR_FAULT_P,
             temperature_c=round(device.rng.uniform(38.0, 52.0), 1),
         ),
     ]

@@ -46,6 +46,10 @@ class FleetConfig:
     connect_timeout_s: float = 10.0
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     timing: FaultTiming = field(default_factory=FaultTiming)
+    # Each device picks one UTC offset (minutes) and one value per tag key, by seed, and
+    # reports them in `state` (maintenance windows; cohort queries on tags).
+    utc_offsets_min: tuple[int, ...] = (0,)
+    device_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.devices < 1:
@@ -58,3 +62,7 @@ class FleetConfig:
             raise ValueError("telemetry_qos must be 0 or 1")
         if self.state_interval_s is not None and self.state_interval_s <= 0:
             raise ValueError("state_interval_s must be positive (or None)")
+        if not self.utc_offsets_min or any(not -720 <= o <= 840 for o in self.utc_offsets_min):
+            raise ValueError("utc_offsets_min: one or more offsets within -720..840")
+        if any(not values for values in self.device_tags.values()):
+            raise ValueError("device_tags: every key needs at least one value")

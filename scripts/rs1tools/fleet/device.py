@@ -88,6 +88,12 @@ class SimDevice:
         self.rssi_base = self.rng.randint(-85, -45)
         self.ip = f"10.{(index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{(index & 0xFF) or 1}"
         self.ids = MessageIds(self.device_id, 0)
+        # Its own stream: the profile never shifts the seeded faults and timings above.
+        profile = seeded("rs1-fleet-profile", ctx.config.seed, index)
+        self.utc_offset_min = profile.choice(ctx.config.utc_offsets_min)
+        self.tags = {k: profile.choice(v) for k, v in sorted(ctx.config.device_tags.items())}
+        self.radar_silent = False  # a bad update: the radar reports faults, no targets
+        self.telemetry_silent = False  # a bad update: no telemetry at all
         self.boot_at = 0.0
         self._client: aiomqtt.Client | None = None
         self.dark_for: float | None = None  # set by a power loss or reboot
@@ -288,7 +294,13 @@ class SimDevice:
             free_heap=self.free_heap(),
             rssi=self.rssi(),
             ip=self.ip,
+            utc_offset_min=self.utc_offset_min,
+            tags=self.tags or None,
         )
+
+    def local_minute(self) -> int:
+        """The minute of the device's local day (its clock plus its UTC offset)."""
+        return int(self.now() // 60 + self.utc_offset_min) % 1440
 
     async def send(self, client: aiomqtt.Client, out: Outbound, duplicates: bool = True) -> None:
         """Publish; telemetry (QoS config.telemetry_qos) is sometimes sent twice with the

@@ -5,7 +5,8 @@ reboot into the new version) plugs in as another OtaHandler, using the DeviceHan
 simulated device passes it.
 """
 
-from typing import Protocol
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -19,9 +20,19 @@ class DeviceHandle(Protocol):
     identity: DeviceIdentity  # the OTA client signs its downloads with the MQTT password
     firmware_version: str
     ota_triggers: list[dict[str, object]]
+    radar_silent: bool  # post-update behaviour the OTA simulation may switch on
+    telemetry_silent: bool
 
     def now(self) -> float:
         """Unix seconds on this device's (possibly skewed) clock."""
+        ...
+
+    def local_minute(self) -> int:
+        """The minute of the device's local day (maintenance windows)."""
+        ...
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Background work owned by the device, cancelled when it stops."""
         ...
 
     async def publish(self, *suffix: str, payload: BaseModel) -> bool:

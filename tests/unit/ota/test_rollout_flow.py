@@ -11,6 +11,7 @@ from rs1.ota import firmware_store
 from rs1.ota import rollout_store as rs
 from rs1.ota import rollouts as ro
 from rs1.ota.policy import Policy
+from rs1.query.version_key import version_key
 
 T0 = int(NOW * 1000)
 MINUTE = 60_000
@@ -61,8 +62,9 @@ def counts(services, rollout_id: str) -> dict[str, int]:
 def install_all(services, rollout: ro.Rollout, ids: list[str], at: int) -> None:
     """Every device reports success and its `state` shows the new version."""
     for d in ids:
-        run(services.db.run("UPDATE devices SET firmware_version = ? WHERE device_id = ?",
-                            rollout.version, d))  # fmt: skip
+        run(services.db.run("UPDATE devices SET firmware_version = ?, version_key = ? "
+                            "WHERE device_id = ?", rollout.version, version_key(rollout.version),
+                            d))  # fmt: skip
         run(rs.record_report(services.db, d, rollout.rollout_id, "success", None, None, at))
 
 
@@ -140,7 +142,7 @@ def test_a_soak_failure_aborts_and_rolls_back_to_the_same_security_version(servi
     assert row is not None and row["rollback_version"] == "1.0.0"
     back = run(ro.load(services.db, row["rollback_rollout_id"]))
     assert back is not None and back.version == "1.0.0" and back.rollback_of == rollout.rollout_id
-    assert sorted(back.device_ids) == sorted(ids)
+    assert back.cohort_query == "version = 2.0.0"  # every device on it, also one still installing
     offers = [m for m in services.http.published if '"1.0.0"' in m["payload"]]
     assert len(offers) == 20
 

@@ -27,7 +27,8 @@ from rs1.ota.device_status import FAILURES, FINISHED, IN_PROGRESS
 from rs1.ota.policy import WINDOW_WAIT_MS, Health, Policy
 from rs1.ota.rollout_store import ABORTED, ACTIVE, COMPLETED, LIVE, PAUSED, Gates, status_counts
 from rs1.ota.signed_url import signed_url
-from rs1.query import parse_query
+from rs1.query import Atom, parse_query
+from rs1.query.render import render
 from rs1.services import Services
 from rs1.settings import Settings
 from rs1.storage.database import Database, Row, Statement, StorageError
@@ -235,6 +236,7 @@ def signed_offer(
         jitter_s=policy.jitter_s,
         install=policy.install,
         window=policy.window,
+        rollback=rollout.rollback_of is not None,
     )
     return offer.model_dump(mode="json")
 
@@ -517,9 +519,11 @@ def rollback_version(
 
 
 async def roll_back(svc: Services, rollout: Rollout, now_ms: int) -> Rollout | None:
-    """Offer the devices that installed the aborted version their previous one, as a rollout
-    of its own (its devices only, downgrade allowed, no soak). Devices whose previous release
-    has another security version keep the aborted version: no security downgrade, ever."""
+    """Offer the devices that installed the aborted version their previous one (the commonest
+    among them), as a rollout of its own: its cohort is every device of the model that runs
+    the aborted version, now or later (one still installing at the abort joins when its
+    `state` shows it); downgrade allowed, no soak. Nothing is offered when that release has
+    another security version: no security downgrade, ever."""
     rows = await store.installed_from(svc.db, rollout.rollout_id)
     before = Counter(str(r["from_version"]) for r in rows if r["from_version"] != rollout.version)
     security = await firmware_store.security_versions(svc.db, rollout.model, list(before))
@@ -530,18 +534,19 @@ async def roll_back(svc: Services, rollout: Rollout, now_ms: int) -> Rollout | N
         return None
     firmware = await firmware_store.get(svc.db, rollout.model, version)
     assert firmware is not None  # security_versions found its row
-    device_ids = [str(r["device_id"]) for r in rows if r["from_version"] == version]
+    device_ids = [str(r["device_id"]) for r in rows]
     new = NewRollout(
         model=rollout.model,
         version=version,
         url=f"{svc.settings.ota_base_url}/firmware/{rollout.model}/{version}.bin",
         firmware=firmware,
-        stages=[{"percent": 0}],  # its device list only
+        stages=[{"percent": 100}],
         threshold=rollout.threshold,
         timeout_minutes=rollout.timeout_minutes,
         allow_downgrade=True,
-        device_ids=device_ids,
+        device_ids=[],
         policy=Policy(health=Health(soak_minutes=0)),
+        cohort_query=render(Atom("version", "=", rollout.version)),
         rollback_of=rollout.rollout_id,
     )
     try:
