@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from rs1tools.cli import run
+from rs1tools.crons import fire_due, schedule
 from rs1tools.localstack import DEFAULT_PORTS, ROOT
 from rs1tools.system import LocalSystem
 
@@ -47,14 +49,26 @@ def serve(
             for name, url in system.urls.items():
                 print(f"[dev]   {name:<11} {url}")
             print(f"[dev]   broker      mqtt://127.0.0.1:{mqtt_port}  {system.emqx_api_url}")
-            print("[dev] Ctrl-C to stop.", flush=True)
+            print("[dev] crons of wrangler.telemetry.toml fire on their schedule; Ctrl-C to stop.",
+                  flush=True)  # fmt: skip
+            crons, minute = schedule(), -1
             # Until one of them dies on its own: then stop the other, so no port stays held.
             while system.running():
+                if int(time.time() // 60) != minute:  # each minute once, as Cloudflare does
+                    minute = int(time.time() // 60)
+                    _fire_due(system.urls["telemetry"], crons)
                 time.sleep(1)
     except KeyboardInterrupt:  # (also while starting) everything is stopped by now
         return
     print("[dev] the Workers host or the broker exited: see their logs", file=sys.stderr)
     raise typer.Exit(1)
+
+
+def _fire_due(url: str, crons: list[str]) -> None:
+    try:
+        fire_due(url, crons)
+    except httpx.HTTPError as exc:  # the host is restarting: the next minute fires again
+        print(f"[dev] cron not fired: {exc!r}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
