@@ -162,7 +162,7 @@ async def rollout_bench(devices: int) -> dict[str, float]:
             connected = len(fleet.connected_ids())
             boot_s = time.monotonic() - booted
             started = time.monotonic()
-            table = await rollout(admin)
+            table = await rollout(admin, urls["telemetry"], targeted=False)
             seconds = time.monotonic() - started
             updated = sum(d.firmware_version == "1.1.0" for d in fleet.devices)
         await ota.close()

@@ -123,24 +123,32 @@ async def tick(telemetry_url: str, every_s: float = 5.0) -> None:
         await asyncio.to_thread(crons.fire, telemetry_url, crons.EVERY_MINUTE)
 
 
-async def rollout(admin: httpx.Client, telemetry_url: str) -> list[tuple]:
+async def rollout(admin: httpx.Client, telemetry_url: str, targeted: bool = True) -> list[tuple]:
+    """The demo's rollout: to a cohort under a rate ramp (targeted), or to every device at
+    full speed (the benchmark's)."""
     ticker = asyncio.create_task(tick(telemetry_url))
     try:
-        return await staged_rollout(admin)
+        return await staged_rollout(admin, targeted)
     finally:
         ticker.cancel()
 
 
-async def staged_rollout(admin: httpx.Client) -> list[tuple]:
+async def staged_rollout(admin: httpx.Client, targeted: bool) -> list[tuple]:
     api = Api(admin)
     body = {"firmware_version": NEW_VERSION, "model": MODEL, "timeout_minutes": 5,
-            "stages": [{"percent": p} for p in STAGES], "cohort": COHORT,
-            "policy": POLICY}  # fmt: skip
+            "stages": [{"percent": p} for p in STAGES]}  # fmt: skip
+    if targeted:
+        body |= {"cohort": COHORT, "policy": POLICY}
+    else:
+        body |= {"policy": {"health": {"soak_minutes": 0}}}
     r = await asyncio.to_thread(rollouts.create, api, body)
     rid, table, started = r["rollout_id"], [], time.monotonic()
     stages = " → ".join(f"{p}%" for p in STAGES)
-    say(f"rollout {rid} to the cohort {COHORT!r}: {stages}, 2 triggers/min doubling after"
-        " every 3 successes (max 40), a 20 s health soak")  # fmt: skip
+    if targeted:
+        say(f"rollout {rid} to the cohort {COHORT!r}: {stages}, 2 triggers/min doubling after"
+            " every 3 successes (max 40), a 20 s health soak")  # fmt: skip
+    else:
+        say(f"rollout {rid}: {stages}")
     stage_started = time.monotonic()
     while True:
         stage = r["current_stage"]
@@ -165,7 +173,8 @@ async def staged_rollout(admin: httpx.Client) -> list[tuple]:
     waiting = r["counts"].get("pending", 0)
     say(f"rollout {r['status']} after {time.monotonic() - started:.1f} s; {waiting} offline"
         " device(s) get the trigger when they come back")  # fmt: skip
-    await asyncio.to_thread(show_ramp, api, rid)
+    if targeted:
+        await asyncio.to_thread(show_ramp, api, rid)
     return table
 
 

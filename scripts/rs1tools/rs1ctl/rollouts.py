@@ -50,11 +50,11 @@ def policy(
     """The rollout `policy` body (README "Rollout policy"); the API validates it."""
     body: dict[str, Any] = {"jitter_s": jitter_s, "install": install, "rollback": rollback}
     if rate is not None:
-        body["rate"] = {"max_per_minute": rate}
+        limit: dict[str, Any] = {"max_per_minute": rate}
         if ramp_base is not None:
-            ramp = {"base_per_minute": ramp_base, "factor": ramp_factor,
-                    "after_successes": ramp_after}  # fmt: skip
-            body["rate"]["ramp"] = ramp
+            limit["ramp"] = {"base_per_minute": ramp_base, "factor": ramp_factor,
+                             "after_successes": ramp_after}  # fmt: skip
+        body["rate"] = limit
     if window:
         start, _, end = window.partition("-")
         body["window"] = {"start": start, "end": end}

@@ -19,21 +19,7 @@ async def change(
     db: Database, device_id: str, put: Mapping[str, str], remove: Sequence[str]
 ) -> None:
     """Set and remove in one transaction; only for an enrolled device (the foreign key)."""
-    statements = [
-        Statement(
-            "INSERT INTO device_tags (device_id, key, value, source) VALUES (?, ?, ?, 'admin') "
-            "ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value, "
-            "source = 'admin'",
-            (device_id, key, value),
-        )
-        for key, value in put.items()
-    ]
-    statements += [
-        Statement("DELETE FROM device_tags WHERE device_id = ? AND key = ?", (device_id, key))
-        for key in remove
-    ]
-    if statements:
-        await db.batch(statements)
+    await change_many(db, [device_id], put, remove)
 
 
 def reported(device_id: str, tags: Mapping[str, str]) -> list[Statement]:

@@ -337,8 +337,8 @@ async def _gates(db: Database, rollout: Rollout) -> Gates:
     if policy.rate is not None:
         successes = await store.ramp_successes(db, rollout.rollout_id)
         per_minute = policy.rate.per_minute(successes)
-    gated = policy.window is not None and policy.gates_triggers_by_window()
-    return Gates(per_minute=per_minute, window=policy.window.minutes() if gated else None)
+    window = policy.window if policy.gates_triggers_by_window() else None
+    return Gates(per_minute=per_minute, window=window.minutes() if window else None)
 
 
 async def trigger_pending(svc: Services, rollout: Rollout, now_ms: int) -> int:

@@ -4,13 +4,14 @@
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from rs1.query.parser import Atom, Bool, Node, Not
 from rs1.query.version_key import version_key
 from rs1.timefmt import iso_ms
 
 DEFAULT_MODEL = "RS-1"  # a device without a model counts as one (as rollouts do)
-_OPS: dict[str, Callable[[object, object], bool]] = {
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
     ">": operator.gt, ">=": operator.ge,
 }  # fmt: skip
