@@ -31,8 +31,10 @@ ALTER TABLE ota_rollouts ADD COLUMN soak_ms INTEGER NOT NULL DEFAULT 0;  -- poli
 ALTER TABLE ota_rollouts ADD COLUMN rollback_version TEXT;  -- offered after an abort
 ALTER TABLE ota_rollouts ADD COLUMN rollback_rollout_id TEXT;
 ALTER TABLE ota_rollouts ADD COLUMN rollback_of TEXT;       -- set on the rollback rollout
--- Rollouts made before the policy existed keep their behaviour: no soak.
-UPDATE ota_rollouts SET policy_json = '{"health":{"soak_minutes":0.0}}';
+-- Rollouts made before the policy existed keep their behaviour: no soak, and the cohort of
+-- their current stage.
+UPDATE ota_rollouts SET policy_json = '{"health":{"soak_minutes":0.0}}',
+    cohort_percent = target_percent;
 
 ALTER TABLE ota_device_status ADD COLUMN joined_late INTEGER NOT NULL DEFAULT 0;  -- dynamic
 ALTER TABLE ota_device_status ADD COLUMN soak TEXT

@@ -35,7 +35,14 @@ from rs1fw.ota_download import (
     Superseded,
     backoff_delay,
 )
-from rs1fw.ota_messages import CancelOrder, InstallOffer, OtaError, Status, StatusReport
+from rs1fw.ota_messages import (
+    CancelOrder,
+    InstallOffer,
+    InstallWindow,
+    OtaError,
+    Status,
+    StatusReport,
+)
 from rs1fw.ota_settings import OtaFaults, OtaSettings
 from rs1fw.signing import Pem, VerificationError, check_image
 from rs1fw.versions import parse_version
@@ -50,13 +57,25 @@ Hook = Callable[[], Awaitable[None] | None]
 Installed = Callable[[str], Awaitable[None] | None]
 LocalMinute = Callable[[], int]  # minute of the device's local day, 0..1439
 
-WINDOW_POLL_S = 5.0  # how often a device waiting for its window looks at its clock
+WINDOW_POLL_S = 5.0  # how often (at most) a device waiting for its window looks at its clock
+MIN_POLL_S = 0.001  # a very fast simulated clock still never busy-waits
 CANCEL_POLL_S = 0.2  # how often a wait (jitter, window) looks for a cancel order
 
 
 def utc_minute(clock: Callable[[], float] = time.time, utc_offset_min: int = 0) -> LocalMinute:
     """The local minute of a clock at a fixed UTC offset."""
     return lambda: int(clock() // 60 + utc_offset_min) % 1440
+
+
+def window_poll_s(window: InstallWindow, local_minute: int, clock_speed: float = 1.0) -> float:
+    """Real seconds until a device outside `window` looks at its clock again: at most
+    WINDOW_POLL_S, sooner when the window opens sooner on a (possibly sped-up) clock. The
+    minute is whole, so it sleeps to the minute before the start, then polls each quarter
+    of a device minute: even a one-minute window is never stepped over."""
+    start, _ = window.minutes()
+    minutes_to_start = (start - local_minute) % 1440
+    device_s = max((minutes_to_start - 1) * 60.0, 15.0)
+    return max(MIN_POLL_S, min(WINDOW_POLL_S, device_s / clock_speed))
 
 
 _MAX_SUPERSEDES = 3  # fresh offers naming another image, followed per trigger
@@ -94,6 +113,7 @@ class OtaClient:
         security_version: int = 0,
         local_minute: LocalMinute | None = None,
         on_installed: Installed | None = None,
+        clock_speed: float = 1.0,
     ) -> None:
         """`reboot(v)` should return once the device is booting v (publishing may still be
         offline for a moment); `on_power_loss` drops the connection mid-download (the
@@ -102,7 +122,11 @@ class OtaClient:
         `security_version` is the installed image's anti-rollback counter; `local_minute`
         the device's local clock for maintenance windows (default: UTC); `on_installed(v)`
         runs once a new version passed its self-test (the simulation's post-install
-        behaviour hooks in there)."""
+        behaviour hooks in there, reading `post_install_faults`); `clock_speed` is device
+        seconds per real second of `local_minute`'s clock (a sped-up simulation), so the wait
+        for a window polls often enough to catch it."""
+        if clock_speed <= 0:
+            raise ValueError("clock_speed must be positive")
         self.device_id = device_id
         self._installed = str(parse_version(installed_version))
         self._public_key = public_key_pem
@@ -119,6 +143,7 @@ class OtaClient:
         self._on_installed = on_installed
         self.security_version = security_version
         self._local_minute = local_minute or utc_minute()
+        self._clock_speed = clock_speed
         self.jitter_waits: dict[str, float] = {}  # rollout id → the delay it drew
         self._flash = Flash()
         self._lock = asyncio.Lock()
@@ -143,6 +168,16 @@ class OtaClient:
     @property
     def installed_version(self) -> str:
         return self._installed
+
+    @property
+    def faults(self) -> OtaFaults:
+        return self._faults
+
+    @property
+    def post_install_faults(self) -> tuple[str, ...]:
+        """What the installed firmware does wrong after its update (OtaFaults: reboot_loop,
+        radar_silent, telemetry_silent); the device's on_installed hook acts it out."""
+        return self._faults.post_install()
 
     async def handle(self, message: Mapping[str, object]) -> None:
         """Act on one ota/trigger message; returns when that job has ended."""
@@ -187,10 +222,12 @@ class OtaClient:
 
     async def _run(self, offer: InstallOffer) -> None:
         try:
-            for _ in range(_MAX_SUPERSEDES + 1):
+            for attempt in range(_MAX_SUPERSEDES + 1):
                 self._active = offer.rollout_id
                 try:
-                    await self._attempt(offer)
+                    # The jitter spreads the job's first request; a superseding offer
+                    # mid-download is followed at once.
+                    await self._attempt(offer, jitter=attempt == 0)
                     return
                 except Superseded as exc:
                     log.info("%s: superseded by %s", self.device_id, exc.offer.rollout_id)
@@ -199,11 +236,11 @@ class OtaClient:
         finally:
             self._active = None
 
-    async def _attempt(self, offer: InstallOffer) -> None:
+    async def _attempt(self, offer: InstallOffer, *, jitter: bool = True) -> None:
         if refusal := self._refusal(offer):
             await self._fail(offer, refusal)
             return
-        if not await self._jitter_wait(offer):
+        if jitter and not await self._jitter_wait(offer):
             return
         downloaded = await self._download(offer)
         if downloaded is None:
@@ -242,8 +279,9 @@ class OtaClient:
         """install=window: say `downloaded`, then wait for the local maintenance window."""
         await self._report(offer, Status.DOWNLOADED)
         window = offer.window
-        while window is not None and not window.contains(self._local_minute()):
-            if not await self._wait(offer.rollout_id, WINDOW_POLL_S):
+        while window is not None and not window.contains(minute := self._local_minute()):
+            poll = window_poll_s(window, minute, self._clock_speed)
+            if not await self._wait(offer.rollout_id, poll):
                 log.info("%s: rollout %s cancelled while waiting", self.device_id,
                          offer.rollout_id)  # fmt: skip
                 return False

@@ -1,5 +1,21 @@
 """The OTA contract with the cloud, from the device contract (rs1contract.ota)."""
 
-from rs1contract.ota import CancelOrder, InstallOffer, OtaError, RolloutId, Status, StatusReport
+from rs1contract.ota import (
+    CancelOrder,
+    InstallOffer,
+    InstallWindow,
+    OtaError,
+    RolloutId,
+    Status,
+    StatusReport,
+)
 
-__all__ = ["CancelOrder", "InstallOffer", "OtaError", "RolloutId", "Status", "StatusReport"]
+__all__ = [
+    "CancelOrder",
+    "InstallOffer",
+    "InstallWindow",
+    "OtaError",
+    "RolloutId",
+    "Status",
+    "StatusReport",
+]

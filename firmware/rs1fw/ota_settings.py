@@ -8,10 +8,25 @@ class OtaFaults:
     power_loss_mid_download: bool = False  # lose power once halfway, stay dark, resume (Range)
     install_failure_probability: float = 0.0  # the post-reboot self-test fails this often
     bricked: bool = False  # dies after reporting "installing": silent forever
+    # Post-install behaviour: the new firmware passes its self-test, reports success, and
+    # then misbehaves. The client only records them (OtaClient.post_install_faults); the
+    # device it runs on (the simulated fleet, via on_installed) acts them out.
+    reboot_loop: bool = False  # keeps restarting: reboot_loop_count times, every_s apart
+    reboot_loop_every_s: float = 8.0  # seconds after each boot (each reboot resets uptime)
+    reboot_loop_count: int = 4
+    radar_silent: bool = False  # health says radar_ok=false; no targets/presence telemetry
+    telemetry_silent: bool = False  # no telemetry at all; state and MQTT stay up
 
     def __post_init__(self) -> None:
         if not 0 <= self.install_failure_probability <= 1:
             raise ValueError("install_failure_probability must be within 0..1")
+        if self.reboot_loop_every_s <= 0 or self.reboot_loop_count < 1:
+            raise ValueError("reboot_loop_every_s must be positive, reboot_loop_count >= 1")
+
+    def post_install(self) -> tuple[str, ...]:
+        """The names of the post-install faults switched on."""
+        names = ("reboot_loop", "radar_silent", "telemetry_silent")
+        return tuple(name for name in names if getattr(self, name))
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class OtaWorkerStandIn:
     reset_after_cut: int = 0  # and this many to reset_next
     offer_fail_next: int = 0  # answer this many offer requests with 503
     chunk_delay_s: float = 0.0
+    policy: dict[str, object] = field(default_factory=dict)  # rollout policy in every offer
     seen: list[Seen] = field(default_factory=list)
     base: str = ""
 
@@ -82,6 +83,7 @@ class OtaWorkerStandIn:
             "sha256": r.sha256,
             "signature": r.signature,
             "size": r.size,
+            **self.policy,
         }
 
     def firmware_gets(self) -> list[Seen]:

@@ -7,12 +7,13 @@ import time
 
 import httpx
 import pytest
-from firmware.ota_harness import FakeDevice, make_client, run
+from firmware.ota_harness import FakeDevice, make_client, make_release, run
 from firmware.ota_standin import OtaWorkerStandIn
 from hypothesis import given
 from hypothesis import strategies as st
 from rs1contract.ota import InstallWindow
 from rs1fw import ota_client
+from rs1fw.ota_settings import OtaFaults
 
 FINISH = ["verifying", "installing", "rebooting", "success"]
 
@@ -148,3 +149,128 @@ def test_on_installed_runs_after_the_self_test(worker, device, public_pem):
     seen: list[str] = []
     run(_job(worker, device, public_pem, worker.install_message(), on_installed=seen.append))
     assert seen == ["1.2.0"] and device.trail()[-1] == "success"
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _window(start: int, end: int) -> dict[str, str]:
+    return {"start": _hhmm(start), "end": _hhmm(end)}
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "waits"),
+    [
+        (23 * 60, 23 * 60 + 45, True),  # 23:00, before a 23:30-01:00 window: waits to 23:45
+        (30, None, False),  # 00:30: already inside it, past midnight
+        (60 + 30, 0, True),  # 01:30: just closed; the next night at 00:00 it is open again
+    ],
+)
+def test_a_window_across_midnight(worker, device, public_pem, first, later, waits):
+    clock = Clock(first)
+    message = {**worker.install_message(), "install": "window",
+               "window": _window(23 * 60 + 30, 60)}  # fmt: skip
+
+    async def scenario():
+        async with httpx.AsyncClient() as http:
+            client = make_client(device, worker, http, public_pem, local_minute=clock)
+            job = asyncio.create_task(client.handle(message))
+            await device.when(lambda s: s["status"] == "downloaded").wait()
+            await asyncio.sleep(0.1)
+            assert (device.reboots == []) is waits
+            if later is not None:
+                clock.minute = later
+            await job
+
+    run(scenario())
+    assert device.trail()[-4:] == ["downloaded", "installing", "rebooting", "success"]
+
+
+class FastClock:
+    """A device clock running `speed` times real time from a local minute (loop time)."""
+
+    def __init__(self, minute: int, speed: float) -> None:
+        self.origin, self.minute, self.speed = time.monotonic(), minute, speed
+
+    def __call__(self) -> int:
+        return int(self.minute + (time.monotonic() - self.origin) * self.speed / 60) % 1440
+
+
+def test_a_fast_clock_is_polled_often_enough_to_catch_a_short_window(
+    worker, device, public_pem, monkeypatch
+):
+    monkeypatch.setattr(ota_client, "WINDOW_POLL_S", 5.0)  # the real cadence
+    clock = FastClock(minute=60, speed=3600.0)  # 01:00, one device hour per real second
+    message = {**worker.install_message(), "install": "window",
+               "window": _window(90, 95)}  # fmt: skip  # 01:30-01:35: 1/12 s of real time
+    seen: list[int] = []
+
+    async def publish(report):
+        if report["status"] == "installing":
+            seen.append(clock())
+        return await device.publish(report)
+
+    async def scenario():
+        async with httpx.AsyncClient() as http:
+            client = make_client(device, worker, http, public_pem, local_minute=clock,
+                                 clock_speed=3600.0)  # fmt: skip
+            client._publish = publish
+            await client.handle(message)
+
+    run(scenario())
+    assert device.trail()[-1] == "success"
+    assert seen and 90 <= seen[0] < 95
+
+
+@given(st.integers(0, 1439), st.integers(0, 1439), st.integers(0, 1439),
+       st.sampled_from([1.0, 60.0, 3600.0, 86_400.0]))  # fmt: skip
+def test_a_window_poll_never_steps_over_the_windows_start(start, end, minute, speed):
+    window = InstallWindow(**_window(start, end))
+    if window.contains(minute):
+        return
+    poll = ota_client.window_poll_s(window, minute, speed)
+    to_start = (start - minute) % 1440  # whole minutes; the current one may be nearly over
+    assert ota_client.MIN_POLL_S <= poll <= ota_client.WINDOW_POLL_S
+    # Device seconds slept: never past the minute the window opens, or a quarter minute.
+    assert poll * speed <= max((to_start - 1) * 60, 15) + 1e-6 or poll == ota_client.MIN_POLL_S
+
+
+def test_the_jitter_is_seeded_and_recorded_per_rollout(worker, device, public_pem):
+    message = {**worker.install_message(), "jitter_s": 1}
+    first = run(_job(worker, device, public_pem, message)).jitter_waits
+    again = run(_job(worker, FakeDevice(), public_pem, message)).jitter_waits
+    assert list(first) == ["ro-1"] and first == again  # its own seeded stream: stable
+
+
+def test_post_install_faults_ride_on_the_faults_and_the_client_reports_them(
+    worker, device, public_pem
+):
+    faults = OtaFaults(reboot_loop=True, radar_silent=True)
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    async def scenario():
+        async with httpx.AsyncClient() as http:
+            client = make_client(device, worker, http, public_pem, faults=faults,
+                                 on_installed=lambda v: seen.append((v, post(client))))  # fmt: skip
+            await client.handle(worker.install_message())
+
+    def post(client):
+        return client.post_install_faults
+
+    run(scenario())
+    assert seen == [("1.2.0", ("reboot_loop", "radar_silent"))]
+    assert OtaFaults().post_install() == ()
+    with pytest.raises(ValueError, match="reboot_loop"):
+        OtaFaults(reboot_loop=True, reboot_loop_count=0)
+
+
+def test_a_superseding_offer_is_followed_without_a_second_jitter(
+    worker, device, private_pem, public_pem
+):
+    worker.policy = {"jitter_s": 1}
+    message = worker.install_message(ttl_s=-1)  # expired: the fresh offer names ro-2
+    worker.release = make_release(private_pem, "1.3.0", rollout_id="ro-2")
+    client = run(_job(worker, device, public_pem, message))
+    assert list(client.jitter_waits) == ["ro-1"]  # one wait for the job, none for ro-2
+    assert device.reboots == ["1.3.0"] and device.trail()[-1] == "success"

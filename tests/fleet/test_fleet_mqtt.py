@@ -16,12 +16,14 @@ from typing import Any
 import aiomqtt
 from rs1contract.payloads import TELEMETRY_KINDS, ConfigStatus, StatePayload
 from rs1contract.topics import device_topic
+from rs1fw.ota_settings import OtaFaults
 
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet.backoff import BackoffPolicy
 from rs1tools.fleet.broker import running_broker
 from rs1tools.fleet.config import FaultTiming
 from rs1tools.fleet.identity import write_secrets
+from rs1tools.fleet_ota import FirmwareOta
 from rs1tools.localstack import free_port
 
 Inbox = dict[str, list[bytes]]
@@ -185,3 +187,65 @@ def test_flaky_links_power_loss_and_foreign_probes(identities: Callable) -> None
         assert summary.errors == 0
 
     run(scenario())
+
+
+class PostInstallOta:
+    """An OTA handler that skips the download: each trigger names the post-install fault
+    the 'new firmware' shows, acted out by FirmwareOta's hook as after a real install."""
+
+    def __init__(self) -> None:
+        self.firmware = FirmwareOta("unused", "http://unused")
+
+    async def on_trigger(self, device: Any, trigger: dict[str, object]) -> None:
+        fault = str(trigger["fault"])
+        faults = OtaFaults(**{fault: True}, reboot_loop_every_s=0.6, reboot_loop_count=3)
+        await self.firmware._installed(device, "2.0.0", faults)
+
+
+def test_post_install_faults_over_mqtt(tmp_path: Path, identities: Callable) -> None:
+    made = identities(3)
+    write_secrets(tmp_path / "secrets.csv", made)
+    port = free_port()
+    timing = FaultTiming(reboot_off_s=0.2)
+    config = fast(port, devices=3, secrets=tmp_path / "secrets.csv", timing=timing)
+    looping, radar, quiet = (d.device_id for d in made)
+    inbox: Inbox = defaultdict(list)
+
+    def count(device_id: str, path: str) -> int:
+        return len(inbox[topic_of(device_id, path)])
+
+    async def scenario() -> None:
+        async with running_broker(port=port), aiomqtt.Client("127.0.0.1", port) as cloud:
+            await cloud.subscribe("opticworks/#", qos=1)
+            listener = asyncio.create_task(collect(cloud, inbox))
+            async with Fleet(config, PostInstallOta()) as fleet:
+                assert await fleet.wait_until(lambda f: len(f.connected_ids()) == 3, 10)
+                await until(lambda: fleet.device(looping).uptime_s() >= 2)
+                states_before = count(looping, "state")
+                for device_id, fault in ((looping, "reboot_loop"), (radar, "radar_silent"),
+                                         (quiet, "telemetry_silent")):  # fmt: skip
+                    await command(cloud, device_id, "ota/trigger", {"fault": fault})
+                silent = fleet.device(radar), fleet.device(quiet)
+                await until(lambda: silent[0].radar_silent and silent[1].telemetry_silent)
+                await asyncio.sleep(0.4)  # a frame already on its way may still land
+                kinds = ("telemetry/targets", "telemetry/presence", HEALTH)
+                marks = {(d, p): count(d, p) for d in (radar, quiet) for p in kinds}
+                device = fleet.device(looping)
+                await until(lambda: device.boots == 4 and device.connected, 15)
+                await until(lambda: count(looping, "state") >= states_before + 3)
+                await asyncio.sleep(1.0)
+                grown = {k: count(*k) - v for k, v in marks.items()}
+                assert grown[(radar, "telemetry/targets")] == 0
+                assert grown[(radar, "telemetry/presence")] == 0
+                assert grown[(radar, HEALTH)] >= 2
+                assert not any(grown[(quiet, p)] for p in kinds)
+                assert fleet.device(quiet).connected  # state and MQTT stay up
+                health = [parse("health", raw) for raw in inbox[topic_of(radar, HEALTH)]]
+                assert not any(h.radar_ok for h in health[-grown[(radar, HEALTH)] :])
+            await stop(listener)
+
+    run(scenario())
+    states = [StatePayload.model_validate_json(raw) for raw in inbox[topic_of(looping, "state")]]
+    announced = [s for s in states if s.online]
+    # Each reboot re-announces with a fresh, low uptime: the loop really restarted it.
+    assert len(announced) >= 4 and all((s.uptime_s or 0) < 2 for s in announced[-3:])

@@ -5,11 +5,14 @@ a silent radar, no telemetry)."""
 import asyncio
 import json
 from collections import Counter
+from typing import Any
 
 import pytest
 from rs1contract.payloads import StatePayload
+from rs1fw.ota_settings import OtaFaults
 
 from rs1tools.fleet import commands
+from rs1tools.fleet.cli import config_for
 from rs1tools.fleet_ota import REBOOT_LOOP_COUNT, FirmwareOta
 
 
@@ -42,8 +45,8 @@ def test_a_silent_radar_reports_faults_and_no_targets(offline_device) -> None:
     assert commands.telemetry_frame(device, 1.0) == []
 
 
-def _ota(**faults: float) -> FirmwareOta:
-    return FirmwareOta("unused", "http://unused", seed=3, **faults)
+def _ota(**options: Any) -> FirmwareOta:
+    return FirmwareOta("unused", "http://unused", seed=3, **options)
 
 
 def test_post_install_faults_are_seeded_shares() -> None:
@@ -57,17 +60,57 @@ def test_post_install_faults_are_seeded_shares() -> None:
 
 
 @pytest.mark.parametrize(("version", "faulty"), [("2.0.0", True), ("1.9.0", False)])
-def test_a_reboot_loop_restarts_the_device_again_and_again(offline_device, monkeypatch,
-                                                           version, faulty) -> None:  # fmt: skip
-    monkeypatch.setattr("rs1tools.fleet_ota.REBOOT_LOOP_EVERY_S", 0.01)
+def test_a_reboot_loop_restarts_the_device_again_and_again(offline_device, version,
+                                                           faulty) -> None:  # fmt: skip
     device = offline_device(0)
+    device.connected = True
     reboots: list[str | None] = []
-    device.reboot = reboots.append  # type: ignore[method-assign]
-    ota = _ota(reboot_loop=1.0, faulty_versions=frozenset({"2.0.0"}))
+    device.reboot = reboots.append
+    ota = _ota(reboot_loop=1.0, faulty_versions=frozenset({"2.0.0"}), reboot_loop_every_s=0.01,
+               reboot_loop_count=3)  # fmt: skip
+    faults = ota._faults(device.device_id)
+    assert faults.reboot_loop and faults.reboot_loop_count == 3
 
     async def scenario() -> None:
-        await ota._installed(device, version)
-        await asyncio.sleep(0.2)
+        await ota._installed(device, version, faults)
+        await asyncio.sleep(0.6)
 
     asyncio.run(scenario())
-    assert reboots == ([None] * REBOOT_LOOP_COUNT if faulty else [])
+    assert reboots == ([None] * 3 if faulty else [])
+
+
+def test_the_devices_faults_carry_its_post_install_fault() -> None:
+    ota = _ota(reboot_loop=0.3, radar_silent=0.3, telemetry_silent=0.3, install_failure=0.5)
+    for i in range(50):
+        device_id = f"{i:032x}"
+        faults = ota._faults(device_id)
+        assert faults.post_install() == tuple(filter(None, [ota.post_install_fault(device_id)]))
+    assert OtaFaults().reboot_loop_count == REBOOT_LOOP_COUNT  # the documented defaults
+
+
+def test_a_rollback_to_a_good_version_heals_a_silent_device(offline_device) -> None:
+    device = offline_device(0)
+    ota = _ota(radar_silent=1.0, faulty_versions=frozenset({"2.0.0"}))
+    faults = ota._faults(device.device_id)
+    asyncio.run(ota._installed(device, "2.0.0", faults))
+    assert device.radar_silent and not device.telemetry_silent
+    asyncio.run(ota._installed(device, "1.0.0", faults))  # the cloud's rollback
+    assert not device.radar_silent
+
+
+def test_events_and_jitter_are_readable_per_device() -> None:
+    ota = _ota()
+    ota.events["d1"] += [(10.0, "downloaded", "2.0.0"), (20.0, "installing", "2.0.0")]
+    assert ota.event_times("d1", "installing") == [20.0]
+    assert ota.event_times("d2", "installing") == [] and ota.jitter_waits("d2") == {}
+
+
+def test_the_cli_sets_offsets_and_tags() -> None:
+    config = config_for(["--utc-offsets", "0,60,-300", "--tag", "site=berlin, paris",
+                         "--tag", "floor=1"])  # fmt: skip
+    assert config.utc_offsets_min == (0, 60, -300)
+    assert config.device_tags == {"site": ("berlin", "paris"), "floor": ("1",)}
+    assert config_for([]).utc_offsets_min == (0,) and config_for([]).device_tags == {}
+    for bad in (["--utc-offsets", "east"], ["--utc-offsets", "900"], ["--tag", "site="]):
+        with pytest.raises(ValueError):
+            config_for(bad)

@@ -79,10 +79,11 @@ def _offsets(text: str) -> tuple[int, ...]:
 def _tags(pairs: list[str]) -> dict[str, tuple[str, ...]]:
     tags = {}
     for pair in pairs:
-        key, sep, values = pair.partition("=")
-        if not sep or not key or not values:
+        key, sep, text = pair.partition("=")
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        if not sep or not key.strip() or not values:
             raise ValueError(f"--tag: {pair!r} is not KEY=V1,V2")
-        tags[key] = tuple(values.split(","))
+        tags[key.strip()] = values
     return tags
 
 

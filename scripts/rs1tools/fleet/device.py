@@ -298,6 +298,11 @@ class SimDevice:
             tags=self.tags or None,
         )
 
+    @property
+    def clock_speed(self) -> float:
+        """Device seconds per real second (the simulation clock's speed)."""
+        return self.ctx.clock.speed
+
     def local_minute(self) -> int:
         """The minute of the device's local day (its clock plus its UTC offset)."""
         return int(self.now() // 60 + self.utc_offset_min) % 1440

@@ -22,13 +22,20 @@ class DeviceHandle(Protocol):
     ota_triggers: list[dict[str, object]]
     radar_silent: bool  # post-update behaviour the OTA simulation may switch on
     telemetry_silent: bool
+    connected: bool  # online now (a reboot loop restarts only a live device)
+
+    @property
+    def clock_speed(self) -> float:
+        """Device seconds per real second (a sped-up simulation clock)."""
+        ...
 
     def now(self) -> float:
         """Unix seconds on this device's (possibly skewed) clock."""
         ...
 
     def local_minute(self) -> int:
-        """The minute of the device's local day (maintenance windows)."""
+        """The minute of the device's local day: its clock plus its UTC offset (maintenance
+        windows)."""
         ...
 
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:

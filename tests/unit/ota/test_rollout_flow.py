@@ -21,10 +21,10 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def release(services, version: str, security_version: int = 0) -> None:
+def release(services, version: str, security_version: int = 0, model: str = "RS-1") -> None:
     assert run(
         firmware_store.insert(
-            services.db, model="RS-1", version=version, size=4096, sha256="ab" * 32,
+            services.db, model=model, version=version, size=4096, sha256="ab" * 32,
             signature="c2ln", min_version=None, security_version=security_version,
             object_key=f"firmware/RS-1/{version}/x.bin", created_at="2026-01-01T00:00:00.000Z",
         )
@@ -110,7 +110,7 @@ def test_the_rate_ramp_grows_with_successes(services, clock) -> None:
     release(services, "2.0.0")
     ids = fleet(services, 30)
     rate = {"max_per_minute": 8, "ramp": {"base_per_minute": 2, "after_successes": 2}}
-    rollout = start(services, rate=rate)
+    rollout = start(services, rate=rate, health={"soak_minutes": 0})
     per_minute = [len(triggered(services))]
     for minute in range(1, 5):
         done = [d for d in triggered(services)]
@@ -193,3 +193,38 @@ def test_an_inconclusive_stage_extends_its_cohort(services, policy: str, grows: 
     assert (shown.cohort_percent > 10) == grows
     assert (len(triggered(services)) > len(first)) == grows
     assert len(first) < len(ids)
+
+
+def test_a_query_too_big_to_bind_is_refused_at_create_and_one_bad_rollout_spares_the_cron(
+    services,
+) -> None:
+    from rs1.devices import cohort_store
+    from rs1.query import QueryError, parse_query
+
+    many = " or ".join(f"tag:k{i} in ({', '.join(map(str, range(16)))})" for i in range(4))
+    with pytest.raises(QueryError):
+        cohort_store.where(parse_query(many), T0)  # what the admin API checks before insert
+    release(services, "2.0.0")
+    release(services, "3.0.0", model="RS-9")
+    fleet(services, 2)
+    broken = start(services, health={"soak_minutes": 0})
+    run(services.db.run("UPDATE ota_rollouts SET cohort_query = ? WHERE rollout_id = ?",
+                        many, broken.rollout_id))  # fmt: skip
+    later = Policy.model_validate({"start_at": "2030-01-01T00:00:00Z"})  # live, waiting
+    other = run(ro.start_rollout(services, model="RS-9", version="3.0.0",
+                                 stages=[{"percent": 100}], threshold=0.02, timeout_minutes=60,
+                                 allow_downgrade=False, device_ids=[], policy=later))  # fmt: skip
+    result = run(ro.tick(services, T0 + MINUTE))
+    assert result == {broken.rollout_id: "error", other.rollout_id: "active"}
+
+
+def test_an_extension_restarts_the_stage_clock(services) -> None:
+    release(services, "2.0.0")
+    fleet(services, 40)
+    rollout = start(services, stages=[{"percent": 10, "soak_minutes": 5}, {"percent": 100}],
+                    health={"soak_minutes": 0})  # fmt: skip
+    install_all(services, rollout, list(triggered(services)), T0)
+    run(ro.tick(services, T0 + 6 * MINUTE))
+    shown = run(ro.load(services.db, rollout.rollout_id))
+    assert shown is not None and shown.cohort_percent == 20
+    assert shown.stage_started_at == T0 + 6 * MINUTE  # persisted, not only in memory

@@ -7,6 +7,7 @@ from rs1contract.manifest import MODEL_PATTERN
 
 from rs1.audit.trail import AuditTrail
 from rs1.auth.caller import Caller
+from rs1.devices import cohort_store
 from rs1.errors import Conflict, NotFound
 from rs1.http.cursors import after_id, encode_cursor, int_param, split_page
 from rs1.identity.device_id import is_device_id
@@ -64,8 +65,8 @@ async def create_rollout(
     rollout_id = ro.new_rollout_id()
     audit.target("rollout", rollout_id)
     audit.summary(after=body.model_dump(mode="json"))
-    if body.cohort is not None:
-        parse_query(body.cohort)  # 400 invalid_query before anything is written
+    if body.cohort is not None:  # 400 invalid_query before anything is written
+        cohort_store.where(parse_query(body.cohort), _now_ms(svc))
     rollout = await ro.start_rollout(
         svc,
         model=body.model,

@@ -54,6 +54,7 @@ async def insert_rollout(
     soak_ms: int = 0,
     security_version: int = 0,
     rollback_of: str | None = None,
+    stage_started_at: int | None = None,
 ) -> bool:
     """An active rollout at its first stage; False when the model already has a live one (a
     unique index, migration 0007, lets exactly one of racing creates in)."""
@@ -66,7 +67,8 @@ async def insert_rollout(
             "policy_json, start_at, soak_ms, security_version, rollback_of) "
             f"VALUES (?, ?, ?, ?, 'active', {_marks(5)}, 0, {_marks(13)})",
             rollout_id, version, url, sha256, target_percent, model, size, signature,
-            json.dumps(stages), now_ms, threshold, timeout_minutes, int(allow_downgrade),
+            json.dumps(stages), stage_started_at or now_ms, threshold, timeout_minutes,
+            int(allow_downgrade),
             json.dumps(device_ids), now_ms, cohort_query, stages[0]["percent"], policy_json,
             start_at, soak_ms, security_version, rollback_of,
         )  # fmt: skip
@@ -105,11 +107,12 @@ async def recent_rollout_ids(db: Database, limit: int = 100) -> list[str]:
 
 
 async def aborted_with_devices_in_flight(db: Database) -> list[Row]:
-    """Aborted rollouts that still have a device between trigger and reboot."""
+    """Aborted rollouts that still have a device between trigger and reboot, or soaking."""
     ranks = [RANK[s] for s in IN_PROGRESS]
     return await db.all(
         "SELECT r.* FROM ota_rollouts r WHERE r.status = ? AND EXISTS (SELECT 1 FROM "
-        "ota_device_status s WHERE s.rollout_id = r.rollout_id AND s.status_rank BETWEEN ? AND ?)",
+        "ota_device_status s WHERE s.rollout_id = r.rollout_id "
+        "AND (s.status_rank BETWEEN ? AND ? OR s.soak = 'soaking'))",
         ABORTED,
         min(ranks),
         max(ranks),
@@ -205,11 +208,14 @@ async def joined_late(db: Database, rollout_id: str) -> int:
 
 
 async def ramp_successes(db: Database, rollout_id: str) -> int:
-    """Successful installs since the rollout's latest failure (the ramp's "consecutive")."""
+    """Healthy installs (success, and its soak passed when there is one) that became final
+    since the rollout's latest failure (failed, timed out, or a failed soak): the ramp's
+    "consecutive" successes, ordered by when each result became final (updated_at)."""
     row = await db.first(
         "SELECT COUNT(*) AS n FROM ota_device_status WHERE rollout_id = ?1 "
-        "AND status = 'success' AND updated_at > (SELECT COALESCE(MAX(updated_at), '') "
-        "FROM ota_device_status WHERE rollout_id = ?1 AND status IN ('failed', 'timed_out'))",
+        "AND status = 'success' AND COALESCE(soak, 'passed') = 'passed' "
+        "AND updated_at > (SELECT COALESCE(MAX(updated_at), '') FROM ota_device_status "
+        "WHERE rollout_id = ?1 AND (status IN ('failed', 'timed_out') OR soak = 'failed'))",
         rollout_id,
     )
     return int(row["n"]) if row else 0
@@ -720,9 +726,10 @@ async def extend_cohort(
     """Compare-and-set: an inconclusive stage takes more of the fleet; one of racing callers."""
     reason = f"inconclusive: cohort extended to {to_percent:g}%"
     result = await db.run(
-        "UPDATE ota_rollouts SET cohort_percent = ?, status_reason = ?, updated_at = ? "
-        "WHERE rollout_id = ? AND current_stage = ? AND cohort_percent = ? AND status = ?",
-        to_percent, reason, now_ms, rollout_id, stage, from_percent, ACTIVE,
+        "UPDATE ota_rollouts SET cohort_percent = ?, status_reason = ?, updated_at = ?, "
+        "stage_started_at = ? WHERE rollout_id = ? AND current_stage = ? "
+        "AND cohort_percent = ? AND status = ?",
+        to_percent, reason, now_ms, now_ms, rollout_id, stage, from_percent, ACTIVE,
     )  # fmt: skip
     return result.changes == 1
 

@@ -265,6 +265,8 @@ async def offer_for(svc: Services, device_id: str, model: str, now_ms: int) -> R
         if not wanted(rollout, device_id):
             continue
         await enrol_cohort(svc, rollout, now_ms)
+        if (triggered := await pending_offer(svc.db, device_id, model)) is not None:
+            return triggered  # the enrolment's own trigger
         gates = await _gates(svc.db, rollout)
         before_ms = now_ms - RESEND_GRACE_MS
         if await store.claim_send(svc.db, rollout.rollout_id, device_id, MAX_TRIGGERS,
@@ -469,6 +471,7 @@ async def create(
         policy_json=new.policy.stored(),
         start_at=new.policy.start_at_ms,
         soak_ms=new.policy.health.soak_ms,
+        stage_started_at=max(now_ms, new.policy.start_at_ms or 0),
         security_version=int(new.firmware.get("security_version") or 0),
         rollback_of=new.rollback_of,
     )
@@ -711,16 +714,25 @@ async def _abort_for(svc: Services, rollout: Rollout, view: safety.StageView, no
 
 
 async def tick(svc: Services, now_ms: int) -> dict[str, str]:
-    """The cron's pass over live rollouts: timeouts, then evaluation."""
+    """The cron's pass over live rollouts: timeouts, soaks, then evaluation. One rollout's
+    failure is logged and never stops the others (nor the rest of the cron)."""
     result = {}
     for rollout in await live_rollouts(svc.db):
-        if rollout.status == ACTIVE:
-            await _time_out(svc, rollout, now_ms)
-        result[rollout.rollout_id] = await evaluate(svc, rollout, now_ms)
+        try:
+            if rollout.status == ACTIVE:
+                await _time_out(svc, rollout, now_ms)
+            await settle_soaks(svc, rollout, now_ms)  # paused ones' soaks end too
+            result[rollout.rollout_id] = await evaluate(svc, rollout, now_ms)
+        except Exception as exc:  # noqa: BLE001 — the next minute retries it
+            log_event("error", "rollout_tick_failed", rollout_id=rollout.rollout_id,
+                      exception=repr(exc))  # fmt: skip
+            result[rollout.rollout_id] = "error"
     # Devices of an aborted rollout that were already installing can still go silent: time
-    # them out too, so the rollout's record shows them as failures.
+    # them out too, so the rollout's record shows them as failures; its soaks still end.
     for row in await store.aborted_with_devices_in_flight(svc.db):
-        await _time_out(svc, Rollout.from_row(row), now_ms)
+        aborted = Rollout.from_row(row)
+        await _time_out(svc, aborted, now_ms)
+        await settle_soaks(svc, aborted, now_ms)
     return result
 
 

@@ -34,6 +34,7 @@ MAX_LENGTH = 1024
 MAX_ATOMS = 32
 MAX_DEPTH = 16
 MAX_IN = 16
+MAX_DURATION_MS = 3650 * 86_400_000
 TAG_KEY = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
 COMPARE = ("=", "!=", "<", "<=", ">", ">=")
 EQUALITY = ("=", "!=")
@@ -243,7 +244,10 @@ class _Parser:
         match = re.fullmatch(r"([0-9]{1,7})([smhd])", text)
         if match is None:
             raise QueryError("A duration is a number and s, m, h or d (10m)", at)
-        return Atom("seen", op, int(match.group(1)) * UNITS[match.group(2)])
+        ms = int(match.group(1)) * UNITS[match.group(2)]
+        if ms > MAX_DURATION_MS:  # its cut-off time must stay a date (iso_ms)
+            raise QueryError("A duration is at most 3650d", at)
+        return Atom("seen", op, ms)
 
     def rssi(self, name: str) -> Atom:
         op = self.operator(COMPARE)
