@@ -3,8 +3,8 @@
 -- rollback under a monotonic security version.
 
 -- Device facts the cohort language and the soak read (written by the devices store).
-ALTER TABLE devices ADD COLUMN version_key TEXT;           -- sortable semver key (rs1.cohorts)
-ALTER TABLE devices ADD COLUMN rssi INTEGER;               -- newest state/health report
+ALTER TABLE devices ADD COLUMN version_key TEXT;           -- sortable semver key (rs1.query)
+ALTER TABLE devices ADD COLUMN rssi INTEGER;               -- of the newest state message
 ALTER TABLE devices ADD COLUMN utc_offset_min INTEGER;     -- device-reported, in `state`
 ALTER TABLE devices ADD COLUMN owner_utc_offset_min INTEGER;  -- owner-set; wins when set
 ALTER TABLE devices ADD COLUMN booted_at INTEGER;  -- unix ms: newest state's time - uptime

@@ -49,8 +49,8 @@ def serve(
             for name, url in system.urls.items():
                 print(f"[dev]   {name:<11} {url}")
             print(f"[dev]   broker      mqtt://127.0.0.1:{mqtt_port}  {system.emqx_api_url}")
-            print("[dev] crons of wrangler.telemetry.toml fire on their schedule; Ctrl-C to stop.",
-                  flush=True)  # fmt: skip
+            print("[dev] the crons of wrangler.telemetry.toml fire on their schedule")
+            print("[dev] Ctrl-C to stop.", flush=True)
             crons, minute = schedule(), -1
             # Until one of them dies on its own: then stop the other, so no port stays held.
             while system.running():

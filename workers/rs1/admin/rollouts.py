@@ -36,7 +36,7 @@ class RolloutBody(BaseModel):
     timeout_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
     allow_downgrade: bool = False
     device_ids: list[str] = Field(default_factory=list, max_length=1000)
-    # Which devices: a cohort query (README "Cohort queries"); matching devices that appear
+    # Which devices: a cohort query (README "The cohort query language"); devices that match
     # while the rollout runs join it. None: every device of the model.
     cohort: str | None = Field(default=None, max_length=1024)
     policy: Policy = Field(default_factory=Policy)
