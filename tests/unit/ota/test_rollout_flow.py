@@ -45,12 +45,13 @@ def fleet(services, n: int, *, version: str = "1.0.0", offset: int | None = None
 
 
 def start(services, version: str = "2.0.0", **policy) -> ro.Rollout:
+    """A rollout with a fixed id: its cohorts (HMAC buckets of the id) are the same each run."""
     stages = policy.pop("stages", [{"percent": 100}])
     return run(
         ro.start_rollout(
             services, model="RS-1", version=version, stages=stages, threshold=0.02,
             timeout_minutes=60, allow_downgrade=False, device_ids=[],
-            policy=Policy.model_validate(policy),
+            policy=Policy.model_validate(policy), rollout_id=f"r-{version}",
         )
     )  # fmt: skip
 
