@@ -186,3 +186,20 @@ class FakeEmqx:
         self.published += messages
         reason = {} if self.subscribed else {"reason_code": "no_matching_subscribers"}
         return HttpResult(200, json.dumps([{"id": "x", **reason} for _ in messages]).encode())
+
+
+def query_trees(atoms, max_leaves: int):
+    """Hypothesis: cohort-query ASTs (rs1.query) of `atoms` under not / and / or."""
+    from hypothesis import strategies as st
+
+    from rs1.query import Bool, Not
+
+    return st.recursive(
+        atoms,
+        lambda inner: st.one_of(
+            st.builds(Not, inner),
+            st.builds(lambda op, items: Bool(op, tuple(items)), st.sampled_from(["and", "or"]),
+                      st.lists(inner, min_size=2, max_size=3)),
+        ),
+        max_leaves=max_leaves,
+    )  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import NOW, enroll_one, fresh_db
+from helpers import NOW, enroll_one, fresh_db, query_trees
 from rs1.devices import cohort_store, ownership_store, store, tags_store
 from rs1.devices.presence import PresenceEvent
 from rs1.query import Atom, Bool, Not, QueryError, parse_query
@@ -137,15 +137,7 @@ def atoms(ids: list[str]):
 
 
 def queries(ids: list[str]):
-    return st.recursive(
-        atoms(ids),
-        lambda inner: st.one_of(
-            st.builds(Not, inner),
-            st.builds(lambda op, items: Bool(op, tuple(items)), st.sampled_from(["and", "or"]),
-                      st.lists(inner, min_size=2, max_size=3)),
-        ),
-        max_leaves=6,
-    )  # fmt: skip
+    return query_trees(atoms(ids), max_leaves=6)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

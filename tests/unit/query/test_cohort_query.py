@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rs1contract.semver import parse_version
 
-from helpers import NOW, fresh_db
+from helpers import NOW, fresh_db, query_trees
 from rs1.devices import cohort_store
 from rs1.errors import InvalidInput
 from rs1.query import Atom, Bool, Not, QueryError, parse_query
@@ -72,15 +72,7 @@ atoms = st.one_of(
     st.builds(lambda k, vs: Atom("tag", "in", tuple(vs), k), st.sampled_from(TAG_KEYS),
               st.lists(values, min_size=1, max_size=3)),
 )  # fmt: skip
-queries = st.recursive(
-    atoms,
-    lambda inner: st.one_of(
-        st.builds(Not, inner),
-        st.builds(lambda op, items: Bool(op, tuple(items)), st.sampled_from(["and", "or"]),
-                  st.lists(inner, min_size=2, max_size=3)),
-    ),
-    max_leaves=8,
-)  # fmt: skip
+queries = query_trees(atoms, max_leaves=8)
 
 
 def _config_columns(config: str) -> tuple[int, int | None, int | None]:
