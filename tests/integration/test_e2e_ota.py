@@ -92,10 +92,11 @@ async def scenario(config: FleetConfig, ota: FirmwareOta, admin: httpx.Client, c
         ids = {d.device_id for d in fleet.devices}
         assert await fleet.wait_until(lambda f: len(f.connected_ids()) == DEVICES, 90)
 
-        # 1. A staged rollout 10% → 50% → 100% puts every fleet device on 1.1.0.
+        # 1. A staged rollout 10% → 50% → 100% puts every fleet device on 1.1.0. Ops advance
+        # each stage (`hold`): the default `extend` would grow an inconclusive stage itself.
         body = {"firmware_version": "1.1.0", "model": MODEL, "timeout_minutes": 5,
                 "stages": [{"percent": 10}, {"percent": 50}, {"percent": 100}],
-                "policy": NO_SOAK}  # fmt: skip
+                "policy": {**NO_SOAK, "on_inconclusive": "hold"}}  # fmt: skip
         rollout = (await asyncio.to_thread(admin.post, "/admin/rollouts", json=body)).json()
         rid = rollout["rollout_id"]
         for stage in (0, 1, 2):

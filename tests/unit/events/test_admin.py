@@ -6,11 +6,15 @@ import json
 from dataclasses import replace
 from urllib.parse import urlencode
 
+import pytest
 from helpers import Clock, fresh_db, unit_services
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rs1.apps.device_api import build_app
 from rs1.events import signing
 from rs1.events.delivery import run_deliveries
 from rs1.identity import api_key_store
+from rs1.http.cursors import encode_cursor
 from rs1.identity.api_keys import new_key
 from rs1.messages import ApiRequest
 from rs1.outbox.store import NewEvent, statements
@@ -38,7 +42,7 @@ class Api:
         self.svc, self.clock = replace(svc, settings=settings, http=Refusing()), clock
         made = new_key()
         run(api_key_store.insert(self.svc.db, made.key_id, "t", made.secret_hash,
-                                 ["events:read", "events:write"], "admin",
+                                 ["events:read", "events:write", "audit:read"], "admin",
                                  f"apikey:{made.key_id}", "ops", "2026-01-01T00:00:00.000Z",
                                  None))  # fmt: skip
         self.key = made.key
@@ -119,3 +123,21 @@ def test_the_event_log_pages_newest_first_and_a_delivery_shows_its_attempts() ->
     status, again = api.call("POST", f"/admin/events/{ids[0]}/redeliver")
     assert status == 202 and again["deliveries"] == [first["delivery_id"]]
     assert api.call("POST", "/admin/events/evt_unknown/redeliver")[0] == 404
+
+
+API = Api()
+
+
+@settings(max_examples=60, deadline=None)
+@given(since=st.one_of(st.text(max_size=30), st.integers(min_value=-1).map(str)))
+def test_any_since_is_a_page_or_a_400_and_only_bindable_numbers_pass(since: str) -> None:
+    status, body = API.call("GET", "/admin/events", since=since)
+    bindable = since.isascii() and since.isdigit() and int(since) <= 10**13
+    assert status == (200 if bindable or since == "" else 400), body
+
+
+@pytest.mark.parametrize("position", [[2**63, "e"], [10**13 + 1, "e"], [True, "e"], [-1, "e"]])
+def test_a_cursor_with_a_number_d1_cannot_bind_is_a_400(position: list) -> None:
+    status, body = API.call("GET", "/admin/events", cursor=encode_cursor(position))
+    assert status == 400 and body["error"] == "bad_request", body
+    assert API.call("GET", "/admin/audit", cursor=encode_cursor(position[0]))[0] == 400

@@ -6,7 +6,7 @@ from rs1.audit import store
 from rs1.audit.export import object_key
 from rs1.auth.caller import Caller
 from rs1.errors import BadParameter, NotFound
-from rs1.http.cursors import decode_cursor, encode_cursor, int_param, split_page
+from rs1.http.cursors import bindable_int, decode_cursor, encode_cursor, int_param, split_page
 from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 
@@ -18,7 +18,7 @@ def _after(raw: str | None) -> int | None:
     if not raw:
         return None
     seq = decode_cursor(raw)
-    if not isinstance(seq, int) or isinstance(seq, bool):
+    if not bindable_int(seq):
         raise BadParameter("'cursor' is not a cursor this API returned.")
     return seq
 

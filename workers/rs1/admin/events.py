@@ -12,7 +12,15 @@ from rs1.auth.caller import Caller
 from rs1.errors import BadParameter, NotFound, Unavailable
 from rs1.events import endpoints as rules
 from rs1.events import signing, store
-from rs1.http.cursors import bad_cursor, decode_cursor, encode_cursor, int_param, split_page
+from rs1.http.cursors import (
+    MAX_BINDABLE,
+    bad_cursor,
+    bindable_int,
+    decode_cursor,
+    encode_cursor,
+    int_param,
+    split_page,
+)
 from rs1.messages import ApiRequest, ApiResponse, empty_response, json_response
 from rs1.services import Services
 from rs1.text import PlainText
@@ -120,16 +128,17 @@ def _event(row: dict[str, Any]) -> dict[str, Any]:
 def _since_ms(raw: str | None) -> int | None:
     if not raw:
         return None
-    if raw.isdigit():
+    # ASCII digits only ("²".isdigit() is true too), and small enough for D1 to bind.
+    if raw.isascii() and raw.isdigit() and int(raw) <= MAX_BINDABLE:
         return int(raw)
-    raise BadParameter("'since' must be unix milliseconds.")
+    raise BadParameter(f"'since' must be unix milliseconds, at most {MAX_BINDABLE}.")
 
 
 def _event_cursor(raw: str | None) -> tuple[int, str] | None:
     if not raw:
         return None
     position = decode_cursor(raw)
-    if not (isinstance(position, list) and len(position) == 2 and isinstance(position[0], int)
+    if not (isinstance(position, list) and len(position) == 2 and bindable_int(position[0])
             and isinstance(position[1], str)):  # fmt: skip
         raise bad_cursor()
     return position[0], position[1]

@@ -9,7 +9,14 @@ from typing import Any
 
 from rs1.auth.caller import Caller
 from rs1.errors import BadParameter
-from rs1.http.cursors import bad_cursor, decode_cursor, encode_cursor, int_param, split_page
+from rs1.http.cursors import (
+    bad_cursor,
+    bindable_int,
+    decode_cursor,
+    encode_cursor,
+    int_param,
+    split_page,
+)
 from rs1.messages import ApiRequest, ApiResponse, json_response
 from rs1.services import Services
 from rs1.telemetry import store
@@ -25,8 +32,7 @@ def _after(raw: str) -> Position:
     valid = (
         isinstance(position, list)
         and len(position) == 2
-        and isinstance(position[0], int)
-        and 0 <= position[0] <= 10**13
+        and bindable_int(position[0])
         and isinstance(position[1], str)
         and len(position[1]) <= 64
     )

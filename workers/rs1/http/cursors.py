@@ -9,6 +9,14 @@ from typing import Any, TypeVar
 from rs1.errors import BadParameter
 
 T = TypeVar("T")
+# Epoch milliseconds and sequence numbers from clients stay below this: D1 refuses a Python
+# int beyond 2**53 (it crosses as a BigInt), which would be a 503 rather than the caller's 400.
+MAX_BINDABLE = 10**13
+
+
+def bindable_int(value: Any) -> bool:
+    """A JSON value a cursor may hold as a number: a plain int D1 can bind."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_BINDABLE
 
 
 def encode_cursor(position: Any) -> str:
