@@ -7,14 +7,15 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
-from helpers import Clock, fresh_db, unit_services
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from helpers import Clock, fresh_db, unit_services
 from rs1.apps.device_api import build_app
 from rs1.events import signing
 from rs1.events.delivery import run_deliveries
-from rs1.identity import api_key_store
 from rs1.http.cursors import encode_cursor
+from rs1.identity import api_key_store
 from rs1.identity.api_keys import new_key
 from rs1.messages import ApiRequest
 from rs1.outbox.store import NewEvent, statements
