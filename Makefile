@@ -43,9 +43,11 @@ lint: setup ## ruff, then the type checker (typecheck)
 	@$(PY) -m ruff format --check .
 	@$(MAKE) --no-print-directory typecheck
 
-typecheck: setup ## pyright (pinned in package.json; config: [tool.pyright] in pyproject.toml)
+typecheck: setup ## pyright (pinned in package.json; config: [tool.pyright] in pyproject.toml), then tsc on web/
 	@echo "[typecheck] pyright"
 	@node_modules/.bin/pyright
+	@echo "[typecheck] tsc (web/)"
+	@cd web && node_modules/.bin/tsc --noEmit -p .
 
 format: setup
 	@$(PY) -m ruff format .

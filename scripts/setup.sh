@@ -81,4 +81,24 @@ from cryptography.hazmat.primitives import serialization
 key = serialization.load_pem_public_key(open("firmware/keys/dev-public.pem", "rb").read())
 der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 print(base64.b64encode(der).decode())')"
+# 6. The web console (web/): its own pinned npm packages, bundled into web/dist by esbuild.
+if ! stamp web/node_modules/.rs1-stamp web/package-lock.json; then
+  say "installing the web console's npm packages (npm ci in web/)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  touch web/node_modules/.rs1-stamp
+else
+  say "web console npm packages up to date"
+fi
+say "building the web console into web/dist"
+(cd web && node build.mjs)
+
+# 7. Debian's Chromium, for the console's browser tests (Playwright drives it; no download).
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v chromium >/dev/null; then
+  say "installing Debian's chromium (browser tests)"
+  as_root apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+    || { as_root apt-get update -qq && as_root apt-get install -y --no-install-recommends chromium >/dev/null; }
+else
+  say "chromium present ($(command -v chromium))"
+fi
 say "done"

@@ -22,7 +22,9 @@ import httpx
 import pytest
 
 from helpers import FIRMWARE_KEYS, FirmwareKeys, envelope, random_mac
+from rs1tools.console import ConsoleServer, web_origins
 from rs1tools.devvars import secret
+from rs1tools.localstack import free_port
 from rs1tools.sessions import api_token, bearer, bootstrap_token
 from rs1tools.system import LocalSystem
 
@@ -43,6 +45,7 @@ class System:
     mqtt_port: int | None = None  # the local broker (None: not available)
     emqx_api_url: str | None = None
     broker_ledger: Path | None = None  # the local broker's ledger tap (--ledger-file)
+    console_port: int | None = None  # where the web console may be served (a WEB_ORIGINS entry)
 
     def client(self, worker: str) -> httpx.Client:
         return httpx.Client(base_url=self.urls[worker], timeout=30)
@@ -99,9 +102,12 @@ def system(
         return
     jwks_server = request.getfixturevalue("jwks_server")
     state_dir = tmp_path_factory.mktemp("rs1-state")
+    console_port = free_port()
     local = LocalSystem.on_free_ports(
         state_dir,
         worker_vars={
+            # The console's browser tests serve it on its own origin, as Pages does.
+            "WEB_ORIGINS": web_origins(console_port),
             "FIRMWARE_PUBLIC_KEY": FIRMWARE_KEYS.public_b64,
             # Every test client is 127.0.0.1: the per-IP limit is unit-tested instead.
             "API_RATE_LIMIT_PER_MINUTE": "1000000",
@@ -119,7 +125,12 @@ def system(
     local.start()
     try:
         yield System(
-            local.urls, state_dir, local.mqtt_port, local.emqx_api_url, local.broker_ledger
+            local.urls,
+            state_dir,
+            local.mqtt_port,
+            local.emqx_api_url,
+            local.broker_ledger,
+            console_port,
         )
     finally:
         local.stop()
@@ -228,3 +239,15 @@ def drained(webhook: httpx.Client, admin: httpx.Client):
         raise TimeoutError(f"the ingest queue did not drain in {timeout} s")
 
     return _drained
+
+
+@pytest.fixture(scope="session")
+def console(system: System, admin: httpx.Client) -> Iterator[str]:
+    """The web console's URL: web/dist served on the origin the Workers allow, its dev sign-in
+    backed by an admin session; or RS1_CONSOLE_URL for an external system's console."""
+    if system.console_port is None:
+        yield os.environ.get("RS1_CONSOLE_URL") or pytest.skip("needs RS1_CONSOLE_URL")
+        return
+    token = admin.headers["authorization"].removeprefix("Bearer ")
+    with ConsoleServer(system.urls["device_api"], token, system.console_port) as server:
+        yield server.url

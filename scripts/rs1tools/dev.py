@@ -13,6 +13,7 @@ import httpx
 import typer
 
 from rs1tools.cli import run
+from rs1tools.console import CONSOLE_PORT, local_console, web_origins
 from rs1tools.crons import fire_due, schedule
 from rs1tools.localstack import DEFAULT_PORTS, ROOT
 from rs1tools.system import LocalSystem
@@ -38,17 +39,20 @@ def serve(
     telemetry_port: Annotated[int, _port("telemetry")] = PORTS["telemetry"],
     mqtt_port: Annotated[int, _port("mqtt")] = PORTS["mqtt"],
     emqx_api_port: Annotated[int, _port("emqx_api")] = PORTS["emqx_api"],
+    console_port: Annotated[int, _port("console")] = CONSOLE_PORT,
 ) -> None:
     """Run the Workers and the local broker until Ctrl-C."""
     print("[dev] applying D1 migrations, starting the Workers and the local broker ...", flush=True)
     ports = {"device_api": device_api_port, "ota": ota_port, "telemetry": telemetry_port}
-    system = LocalSystem(state_dir.resolve(), ports, mqtt_port, emqx_api_port)
+    origins = {"WEB_ORIGINS": web_origins(console_port)}
+    system = LocalSystem(state_dir.resolve(), ports, mqtt_port, emqx_api_port, origins)
     try:
-        with system:
+        with system, local_console(system.urls["device_api"], system.state_dir, console_port) as c:
             print(f"[dev] ready (logs: {system.state_dir}/host.log, broker.log)")
             for name, url in system.urls.items():
                 print(f"[dev]   {name:<11} {url}")
             print(f"[dev]   broker      mqtt://127.0.0.1:{mqtt_port}  {system.emqx_api_url}")
+            print(f"[dev]   console     {c.url}  (web/dist; dev sign-in, any user id)")
             print("[dev] the crons of wrangler.telemetry.toml fire on their schedule")
             print("[dev] Ctrl-C to stop.", flush=True)
             crons, minute = schedule(), -1

@@ -18,6 +18,20 @@ class SettingsError(ValueError):
     """A var or binding is missing or malformed: the Worker is misconfigured, not the request."""
 
 
+WEB_ORIGIN = "https://app.optic.works"
+
+
+def _origins(raw: str) -> frozenset[str]:
+    """WEB_ORIGINS: comma-separated exact origins (scheme://host[:port]) the console is served
+    from; CORS and the Access cookie are allowed for them only."""
+    origins = frozenset(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("https", "http") or not sep or not host or "/" in host:
+            raise SettingsError(f"WEB_ORIGINS holds {origin!r}, not an origin (scheme://host).")
+    return origins
+
+
 def _read(env: Any, name: str, default: str = "") -> str:
     value = getattr(env, name, None)
     return default if value is None else str(value)
@@ -79,6 +93,7 @@ class Settings:
     events_max_age_s: int = 86_400
     events_disable_after: int = 50
     api_key_rate_limit: int = 600  # requests per minute per API key
+    web_origins: frozenset[str] = frozenset({WEB_ORIGIN})  # the console's origins (CORS)
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -110,4 +125,5 @@ class Settings:
             events_max_age_s=int(_read(env, "EVENTS_MAX_AGE_S", "86400")),
             events_disable_after=int(_read(env, "EVENTS_DISABLE_AFTER", "50")),
             api_key_rate_limit=int(_read(env, "API_KEY_RATE_LIMIT_PER_MINUTE", "600")),
+            web_origins=_origins(_read(env, "WEB_ORIGINS", WEB_ORIGIN)),
         )

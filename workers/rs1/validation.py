@@ -16,9 +16,20 @@ M = TypeVar("M", bound=BaseModel)
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return [
-        {"path": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+        {"path": ".".join(str(p) for p in _loc(err)), "message": err["msg"]}
         for err in exc.errors(include_url=False, include_input=False)
     ]
+
+
+def _loc(err: Any) -> list[Any]:
+    """The error's location, narrowed to the item a validator named in its context (a zone's
+    `vertex`, a list's `zone`), so a client can point at it."""
+    ctx, loc = err.get("ctx") or {}, list(err["loc"])
+    if isinstance(ctx.get("vertex"), int):
+        return [*loc, ctx["vertex"]]
+    if isinstance(ctx.get("zone"), int):
+        return [*loc, ctx["zone"], "name"]
+    return loc
 
 
 def validate(

@@ -2,6 +2,7 @@ import asyncio
 import itertools
 import json
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from rs1.http.rate_limit import WINDOW_S, RateLimit, WindowCounters
 from rs1.http.router import Router
 from rs1.http.web import decorate, preflight
 from rs1.messages import ApiRequest, json_response
+from rs1.settings import WEB_ORIGIN, Settings, SettingsError
 from rs1.storage.database import StorageError
 from rs1.storage.memory import MemoryKv
 
@@ -170,3 +172,27 @@ def test_retry_after_agrees_with_ratelimit_reset(limited) -> None:
     assert response.status == 429
     reset = int(response.headers["x-ratelimit-reset"])
     assert limited.clock() + int(response.headers["retry-after"]) >= reset
+
+
+def test_web_origins_are_the_ones_configured_and_may_send_credentials(services) -> None:
+    local = "http://127.0.0.1:8790"
+    services.settings = replace(services.settings, web_origins=frozenset({WEB_ORIGIN, local}))
+    for origin in (WEB_ORIGIN, local):
+        pre = call(services, method="OPTIONS", origin=origin)
+        assert pre.headers["access-control-allow-origin"] == origin
+        assert pre.headers["access-control-allow-credentials"] == "true"
+    other = call(services, origin="http://127.0.0.1:9999")
+    assert "access-control-allow-origin" not in other.headers
+    assert "access-control-allow-credentials" not in other.headers
+
+
+@pytest.mark.parametrize(
+    "raw", ["app.optic.works", "ftp://x.example", "https://x.example/path", "https://"]
+)
+def test_web_origins_that_are_not_origins_stop_the_worker(raw: str) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(SimpleNamespace(WEB_ORIGINS=raw))
+    origins = Settings.from_env(
+        SimpleNamespace(WEB_ORIGINS=f"{WEB_ORIGIN}, http://h:1")
+    ).web_origins
+    assert origins == {WEB_ORIGIN, "http://h:1"}

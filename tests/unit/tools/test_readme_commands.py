@@ -117,6 +117,11 @@ SKIPPED = (
         None,
     ),
     Skip(
+        ("npx", "wrangler", "pages", "deploy"),
+        "uploads the console to Cloudflare Pages: Cloudflare credentials and network",
+        None,
+    ),
+    Skip(
         (".venv/bin/python", "-m", "rs1tools.emqx_apply"),
         "configures a running EMQX over the network",
         _append("--dry-run"),  # the same command, printing its requests instead

@@ -232,6 +232,19 @@ class AuditPage(Open):
     next_cursor: str | None
 
 
+class SecurityEvent(Open):
+    id: int
+    event_type: str  # auth_failure_repeated, acl_violation, rate_limit_exceeded, …
+    details: Any  # the event's JSON object
+    ip: str | None
+    timestamp: str
+
+
+class SecurityLogPage(Open):
+    events: list[SecurityEvent]
+    next_cursor: str | None
+
+
 class AuditExport(Open):
     day: str
     prev_hash: str

@@ -84,7 +84,7 @@ async def _store(
     audit: AuditTrail,
 ) -> ApiResponse:
     expected = _if_match(request)
-    data = config.model_dump(mode="json")
+    data = config.model_dump(mode="json", exclude_none=True)  # unset per-zone values stay unset
     audit.summary(before={"version": expected}, after={"version": expected + 1, "zones": data})
     if await sync.write(svc.db, device_id, expected, data, caller.sub) is None:
         raise Conflict("The zones changed meanwhile; reload and retry.", code="version_conflict")

@@ -19,6 +19,7 @@ from rs1.admin import firmware as admin_firmware
 from rs1.admin import keys as admin_keys
 from rs1.admin import models as am
 from rs1.admin import rollouts as admin_rollouts
+from rs1.admin import security as admin_security
 from rs1.admin import sessions as admin_sessions
 from rs1.admin.fleet import fleet_overview
 from rs1.api import devices as api_devices
@@ -549,6 +550,27 @@ def _ops_routes(r: Router) -> None:
                 Param("action", "Action, e.g. zones.write"),
                 Param("since", "ISO time, inclusive"),
                 Param("until", "ISO time, exclusive"),
+                Param("limit", "Page size (default 100)", PAGE_500),
+                Param("cursor", "next_cursor of the previous page"),
+            ),
+        ),
+        auth="admin",
+        scope="audit:read",
+    )
+    r.add(
+        "GET",
+        "/admin/security-log",
+        admin_security.list_security_log,
+        admin(
+            "The security log, newest first",
+            response=am.SecurityLogPage,
+            path_schemas=no_path,
+            params=(
+                Param(
+                    "type",
+                    "Event type, e.g. rate_limit_exceeded",
+                    {"type": "string", "maxLength": admin_security.MAX_TYPE},
+                ),
                 Param("limit", "Page size (default 100)", PAGE_500),
                 Param("cursor", "next_cursor of the previous page"),
             ),

@@ -5,7 +5,6 @@ with Cloudflare Access configured and no bearer token, Access's `Cf-Access-Jwt-A
 from rs1.auth import access
 from rs1.auth.api_key import authenticate_key
 from rs1.errors import BearerRequired, Forbidden
-from rs1.http.web import ALLOWED_ORIGINS
 from rs1.identity.api_keys import looks_like_key
 from rs1.identity.sessions import is_live
 from rs1.identity.tokens import Claims, InvalidToken, verify_token
@@ -27,7 +26,7 @@ async def authenticate(request: ApiRequest, svc: Services) -> Claims:
         if not access.access_enabled(svc):
             raise BearerRequired("Cloudflare Access is not configured; use a bearer token.")
         origin = request.header("origin")
-        if origin and origin not in ALLOWED_ORIGINS:
+        if origin and origin not in svc.settings.web_origins:
             # Access authenticates by cookie: a request another site's page makes (a form
             # post, a WebSocket) would carry it. Only our own web app may use it.
             message = f"Requests from {origin[:80]} may not use the Cloudflare Access session."

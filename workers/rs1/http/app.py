@@ -38,7 +38,7 @@ def error_response(
 
 
 Before = Callable[[ApiRequest, Services], Awaitable[ApiResponse | None]]
-After = Callable[[ApiRequest, ApiResponse], None]
+After = Callable[[ApiRequest, ApiResponse, Services], None]
 # A route's declared auth kind → its check: the caller handed to the handler, or None.
 Guard = Callable[[ApiRequest, Services, Mapping[str, str]], Awaitable[object | None]]
 
@@ -145,7 +145,7 @@ class App:
         for name, value in request.response_headers.items():
             response.headers.setdefault(name, value)
         for hook in self.after:
-            hook(request, response)
+            hook(request, response, services)
         self._count(response.status, services)
         if request.method == "HEAD":
             response.body, response.stream = b"", None

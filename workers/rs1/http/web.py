@@ -1,9 +1,11 @@
-"""Browser-facing response policy for the device API: security headers and CORS for the zone
-editor at https://app.optic.works (spec), with preflight answered before routing."""
+"""Browser-facing response policy for the device API: security headers and CORS for the web
+console at https://app.optic.works (spec; WEB_ORIGINS, rs1.settings), with preflight answered
+before routing. Credentials are allowed: behind Cloudflare Access the console signs in by
+Access's cookie, which a cross-origin fetch sends only with `credentials: "include"`."""
 
 from rs1.messages import ApiRequest, ApiResponse, empty_response
+from rs1.services import Services
 
-ALLOWED_ORIGINS = frozenset({"https://app.optic.works"})
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -19,29 +21,31 @@ CORS_EXPOSE = (
 )
 
 
-def _cors(request: ApiRequest) -> dict[str, str]:
+def _cors(request: ApiRequest, svc: Services) -> dict[str, str]:
     origin = request.header("origin")
-    if origin not in ALLOWED_ORIGINS:
+    if origin not in svc.settings.web_origins:
         return {}
     return {
         "access-control-allow-origin": origin,
+        "access-control-allow-credentials": "true",
         "access-control-expose-headers": CORS_EXPOSE,
         "vary": "Origin",
     }
 
 
-async def preflight(request: ApiRequest, _svc: object) -> ApiResponse | None:
+async def preflight(request: ApiRequest, svc: Services) -> ApiResponse | None:
     if request.method != "OPTIONS":
         return None
+    cors = _cors(request, svc)
     headers = {
-        **_cors(request),
+        **cors,
         "access-control-allow-methods": CORS_METHODS,
         "access-control-allow-headers": CORS_HEADERS,
         "access-control-max-age": "3600",
     }
-    return empty_response(204, headers if _cors(request) else {})
+    return empty_response(204, headers if cors else {})
 
 
-def decorate(request: ApiRequest, response: ApiResponse) -> None:
-    for name, value in {**SECURITY_HEADERS, **_cors(request)}.items():
+def decorate(request: ApiRequest, response: ApiResponse, svc: Services) -> None:
+    for name, value in {**SECURITY_HEADERS, **_cors(request, svc)}.items():
         response.headers.setdefault(name, value)

@@ -41,6 +41,28 @@ async def security_event_counts(db: Database) -> dict[str, int]:
     return {r["event_type"]: r["n"] for r in rows}
 
 
+async def security_events(
+    db: Database, event_type: str | None, before_id: int | None, limit: int
+) -> list[Row]:
+    """security_log rows, newest first, of `event_type` when given, below `before_id` (the
+    cursor: the id of the previous page's last row)."""
+    where: list[str] = []
+    params: list[str | int] = []
+    if event_type:
+        where.append("event_type = ?")
+        params.append(event_type)
+    if before_id is not None:
+        where.append("id < ?")
+        params.append(before_id)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return await db.all(
+        f"SELECT id, event_type, details, ip, timestamp FROM security_log {clause} "
+        "ORDER BY id DESC LIMIT ?",
+        *params,
+        limit,
+    )
+
+
 # --- api_stats -------------------------------------------------------------------------------
 
 
