@@ -89,15 +89,24 @@ if ! stamp web/node_modules/.rs1-stamp web/package-lock.json; then
 else
   say "web console npm packages up to date"
 fi
-say "building the web console into web/dist"
-(cd web && node build.mjs)
+if [ -f web/dist/index.html ] && [ -z "$(find web/src web/public web/index.html web/build.mjs \
+     web/package-lock.json schema/api 2>/dev/null -newer web/dist/index.html | head -1)" ]; then
+  say "web/dist up to date"
+else
+  say "building the web console into web/dist"
+  (cd web && node build.mjs)
+fi
 
 # 7. Debian's Chromium, for the console's browser tests (Playwright drives it; no download).
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+#    Only those tests need it: a machine that cannot install it still gets everything else,
+#    and the browser tests say what is missing.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 if ! command -v chromium >/dev/null; then
   say "installing Debian's chromium (browser tests)"
   as_root apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
-    || { as_root apt-get update -qq && as_root apt-get install -y --no-install-recommends chromium >/dev/null; }
+    || { as_root apt-get update -qq >/dev/null 2>&1 \
+         && as_root apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } \
+    || say "WARNING: could not install chromium (apt-get as root); the browser tests will fail"
 else
   say "chromium present ($(command -v chromium))"
 fi

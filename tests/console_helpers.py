@@ -100,7 +100,8 @@ def fleet_running(config: FleetConfig, ota: Any = None) -> Iterator[Fleet]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    started.wait(120)
+    if not started.wait(120):
+        raise TimeoutError("the fleet did not start within 120 s")
     if "error" in holder:
         raise holder["error"]
     try:

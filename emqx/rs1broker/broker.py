@@ -8,7 +8,9 @@ requirements-dev.txt; re-check these overrides when upgrading it:
 - `_client_connected` (and `stream_connected`): the CONNECT sequence — authenticate first,
   then take over or discard an existing connection with the same client id, then CONNACK.
 - `_handle_disconnect`: learn why the connection ended (EMQX's client.disconnected reason).
-- `_handle_message_delivery`: authorize each publish with its qos/retain, drop denied ones.
+- `_handle_message_delivery`: authorize each publish with its qos/retain, drop denied ones;
+  only then does the connection send a QoS 1 PUBACK (connection.CompatHandler), and the
+  publishes still queued when a connection ends are routed before its end is reported.
 Subscriptions are authorized in the public `add_subscription`.
 """
 
@@ -22,7 +24,7 @@ from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
 from amqtt.mqtt.disconnect import DisconnectPacket
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
-from amqtt.session import Session
+from amqtt.session import ApplicationMessage, Session
 
 from rs1broker.authn import AuthnResult, HttpAuthenticator
 from rs1broker.authz import AuthzDecision, AuthzRequest, HttpAuthorizer
@@ -238,7 +240,16 @@ class CompatBroker(Broker):
             reason = "normal"
         else:
             reason = handler.close_reason or "tcp_closed"
+        await self._drain(client_session, handler)
         await self._finish(client_session, handler, reason)
+
+    async def _drain(self, session: Session, handler: CompatHandler) -> None:
+        """Publish what the client sent before its connection ended and amqtt's message loop
+        has not taken yet (amqtt would drop it): EMQX handles every packet it received before
+        the socket closed. A QoS 1 PUBACK for these can no longer reach the client."""
+        queue = session.delivered_message_queue
+        while not queue.empty():
+            await self._deliver(session, handler, queue.get_nowait())
 
     async def _finish(self, session: Session, handler: CompatHandler, reason: str) -> None:
         if handler.finished.is_set() or handler.client is None:
@@ -247,6 +258,7 @@ class CompatBroker(Broker):
             if session.will_flag and reason not in NO_WILL_REASONS:
                 await self._publish_will(session, handler.client)
             await self._stop_handler(handler)
+            handler.abandon_unrouted()
             session.transitions.disconnect()
             self._authz.forget(handler.client.clientid)
             self._metrics.inc("client.disconnected")
@@ -274,19 +286,40 @@ class CompatBroker(Broker):
         message = wait_deliver.result()
         if not isinstance(handler, CompatHandler) or handler.client is None:
             return await super()._handle_message_delivery(client_session, handler, wait_deliver)
-        if message is None:
-            return True
+        if message is not None:
+            await self._deliver(client_session, handler, message)
+        return True
+
+    async def _deliver(
+        self, session: Session, handler: CompatHandler, message: ApplicationMessage
+    ) -> None:
+        """Authorize and publish one message from the client, then let its connection
+        acknowledge it (QoS 1: EMQX's PUBACK follows authz and routing, never precedes it)."""
+        acknowledge = False
+        try:
+            acknowledge = await self._route_client_message(session, handler, message)
+        finally:
+            handler.routed(message, acknowledge)
+
+    async def _route_client_message(
+        self, session: Session, handler: CompatHandler, message: ApplicationMessage
+    ) -> bool:
+        """Whether the client is to be acknowledged: yes for a published message and, under
+        deny_action = ignore, a denied one (MQTT 3.1.1's PUBACK has no reason code)."""
+        client = handler.client
+        if client is None:
+            return False
         if not is_topic_name(message.topic):
             log.warning(
-                "closing %s: invalid PUBLISH topic %r", handler.client.clientid, message.topic[:100]
+                "closing %s: invalid PUBLISH topic %r", client.clientid, message.topic[:100]
             )
             handler.request_close("protocol_error")
-            return True
+            return False
         packet = message.publish_packet
         self._metrics.inc("messages.received")
         allowed = await self._route_publish(
-            client_session,
-            handler.client,
+            session,
+            client,
             message.topic,
             bytes(message.data),
             message.qos or 0,
@@ -295,6 +328,7 @@ class CompatBroker(Broker):
         )
         if not allowed and self._deny_action == "disconnect":
             handler.request_close("not_authorized")
+            return False
         # deny_action = ignore: a denied publish is dropped silently, the connection stays.
         return True
 

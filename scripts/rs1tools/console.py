@@ -10,7 +10,7 @@ import re
 import secrets
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -50,8 +50,11 @@ def web_origins(port: int, host: str = "127.0.0.1") -> str:
 def local_console(api_url: str, state_dir: Path, port: int) -> Iterator["ConsoleServer"]:
     """The console beside a local system: its dev sign-in holds an admin session of that
     system (written into its KV, as `rs1ctl token` does)."""
-    token = bootstrap_token("console-dev-sign-in", "admin", 86_400, state_dir=state_dir)
-    with ConsoleServer(api_url, token, port) as console:
+
+    def token() -> str:
+        return bootstrap_token("console-dev-sign-in", "admin", 86_400, state_dir=state_dir)
+
+    with ConsoleServer(api_url, token(), port, renew=token) as console:
         yield console
 
 
@@ -67,9 +70,10 @@ class ConsoleServer:
     """Serves the console until stop(); `url` is its origin (a WEB_ORIGINS entry)."""
 
     def __init__(self, api_url: str, admin_token: str, port: int = 0, host: str = "127.0.0.1",
-                 dist: Path = DIST) -> None:  # fmt: skip
+                 dist: Path = DIST, renew: Callable[[], str] | None = None) -> None:  # fmt: skip
         self.api_url = api_url.rstrip("/")
         self.admin_token = admin_token
+        self.renew = renew  # a fresh admin token when the one held has ended
         self.dist = dist
         self.server = ThreadingHTTPServer((host, port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -95,6 +99,17 @@ class ConsoleServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def refuse(self, headers: Any) -> tuple[int, dict[str, Any]] | None:
+        """Only the console's own page may sign in: a JSON body (which another site's form
+        cannot send without a preflight this server never answers), addressed to this server
+        by the name it is served as (no DNS-rebound host name)."""
+        if headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return 415, _error("unsupported_media_type", "Send the body as application/json.")
+        port = self.server.server_address[1]
+        if headers.get("host") not in {f"127.0.0.1:{port}", f"localhost:{port}"}:
+            return 403, _error("forbidden_host", "Sign in on the console's own address.")
+        return None
+
     def sign_in(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """A session for `user` in `role`, registered by the admin API."""
         user, role = body.get("user"), body.get("role", "user")
@@ -105,13 +120,19 @@ class ConsoleServer:
         ttl_s = body.get("ttl_s", 3600)
         if not isinstance(ttl_s, int) or not 60 <= ttl_s <= 86_400:
             return 400, _error("invalid_ttl", "ttl_s is 60..86400 seconds.")
-        response = httpx.post(
+        response = self._issue({"sub": user, "role": role, "ttl_s": ttl_s})
+        if response.status_code == 401 and self.renew is not None:  # our admin session ended
+            self.admin_token = self.renew()
+            response = self._issue({"sub": user, "role": role, "ttl_s": ttl_s})
+        return response.status_code, response.json()
+
+    def _issue(self, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(
             f"{self.api_url}/admin/sessions",
-            json={"sub": user, "role": role, "ttl_s": ttl_s},
+            json=body,
             headers={"authorization": f"Bearer {self.admin_token}"},
             timeout=30,
         )
-        return response.status_code, response.json()
 
     def _handler(self) -> type[SimpleHTTPRequestHandler]:
         console = self
@@ -139,7 +160,13 @@ class ConsoleServer:
             def do_POST(self) -> None:
                 if self.path != "/dev/sign-in":
                     return self._json(404, _error("not_found", "No such route."))
-                length = int(self.headers.get("content-length") or 0)
+                refused = console.refuse(self.headers)
+                if refused is not None:
+                    return self._json(*refused)
+                raw = self.headers.get("content-length") or "0"
+                if not raw.isascii() or not raw.isdigit():
+                    return self._json(400, _error("bad_length", "Content-Length is a byte count."))
+                length = int(raw)
                 if length > MAX_BODY:
                     return self._json(413, _error("payload_too_large", "The body is too big."))
                 try:

@@ -8,6 +8,7 @@ create/advance/watch, fleet status) go through rs1ctl's Python API, as `rs1ctl` 
 """
 
 import asyncio
+import os
 import shutil
 import sys
 import time
@@ -24,6 +25,7 @@ from rs1.identity.claim import claim_code
 from rs1.live.protocol import PROTOCOL
 from rs1tools import crons
 from rs1tools.cli import run as run_cli
+from rs1tools.console import CONSOLE_PORT, local_console, web_origins
 from rs1tools.devvars import ROOT, secret
 from rs1tools.fleet import Fleet, FleetConfig, parse_faults
 from rs1tools.fleet_ota import FirmwareOta
@@ -54,6 +56,9 @@ POLICY = {
     # than the rollout extending an inconclusive stage by itself.
     "on_inconclusive": "hold",
 }
+
+
+OWNER = "demo-owner"  # claims one device and edits its zones (sign in as it in the console)
 
 
 def say(text: str) -> None:
@@ -204,7 +209,7 @@ def print_table(table: list[tuple]) -> None:
 async def zone_change(admin: httpx.Client, fleet: Fleet) -> None:
     """An owner claims a device with its label code, edits its zones, the device applies them."""
     device = next(d for d in fleet.devices if d.connected and d.fault is None)
-    headers = bearer(api_token(admin, "demo-owner", "user", 600))
+    headers = bearer(api_token(admin, OWNER, "user", 600))
     async with httpx.AsyncClient(base_url=admin.base_url, headers=headers) as owner:
         code = claim_code(device.identity.device_secret)
         await owner.post(
@@ -291,11 +296,18 @@ def fresh(state: Path) -> Path:
 
 async def run(devices: int, seconds: float, state: Path) -> int:
     say("starting 3 Python Workers (Pyodide + Miniflare D1/KV/R2) and the local broker ...")
-    with LocalSystem(state_dir=state) as system:
+    port = int(os.environ.get("RS1_CONSOLE_PORT") or CONSOLE_PORT)
+    origins = {"WEB_ORIGINS": web_origins(port)}
+    with (
+        LocalSystem(state_dir=state, worker_vars=origins) as system,
+        local_console(system.urls["device_api"], state, port) as console,
+    ):
         urls = system.urls
         for name, url in urls.items():
             say(f"  {name:<10} {url}")
         say(f"  broker     mqtt://127.0.0.1:{system.mqtt_port}  api {system.emqx_api_url}")
+        say(f"  console    {console.url}  (while the demo runs: sign in as {OWNER} for the"
+            " zone editor with live targets, or with role admin for ops)")  # fmt: skip
         admin = admin_client(urls["device_api"], state)
         upload_firmware(admin)
         ota = FirmwareOta(secret("FIRMWARE_PUBLIC_KEY"), urls["ota"], power_loss=0.05)

@@ -60,7 +60,8 @@ def _denied_publish_is_dropped(
     assert listener.subscribe("opticworks/#") == 0
     device = mqtt("dev-c")
     device.connect()
-    # PUBACK comes before authorization, so the replies are scripted up front.
+    # Both publishes are in flight before the first authz answer: the replies are scripted up
+    # front (the PUBACK of each waits for its authorization, as in EMQX).
     webhooks.script(ACL, denial, ALLOW)
     device.publish("opticworks/dev-c/telemetry", "denied", qos=1)
     device.publish("opticworks/dev-c/telemetry/x", "allowed", qos=1)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from console_helpers import (
+    ARTIFACTS,
     CHROMIUM_ARGS,
     axe_violations,
     chromium_path,
@@ -157,7 +158,9 @@ def test_an_owner_draws_a_zone_saves_it_and_watches_the_device_apply_it_live(
     received = int(live.get_attribute("data-received") or 0) - received0
     skipped = int(live.get_attribute("data-skipped") or 0)
     assert received >= 35, f"{received} frames in 5 s from a device sending 10/s"
-    assert skipped <= max(1, received // 100), f"{skipped} of {received} frames never drawn"
+    # A frame replaced by a newer one before the screen refreshed is skipped: at 10 frames/s
+    # only two arriving within one animation frame (16 ms) can do that.
+    assert skipped <= max(1, received // 20), f"{skipped} of {received} frames never drawn"
     screenshot(page, "zone-editor-live-targets")
     assert axe_violations(page) == []
     page.context.close()
@@ -195,10 +198,39 @@ def test_a_concurrent_edit_conflicts_and_the_owner_merges_it(
         expect(page.locator('polygon[data-zone="desk"]')).to_have_count(1)
         page.get_by_role("button", name="Save zones").click()
         expect(page.get_by_label("Save result")).to_contain_text("Saved version")
-        final = api.get(zones_url).json()["config"]
-    assert [z["name"] for z in final["zones"]] == ["room", "desk"]
-    assert final["sensitivity"] == 8
+        final = api.get(zones_url).json()
+        assert [z["name"] for z in final["config"]["zones"]] == ["room", "desk"]
+        assert final["config"]["sensitivity"] == 8
+
+        # History: the seed version comes back as the newest.
+        seeded = int(version)
+        page.get_by_role("button", name=f"Roll back to {seeded}").click()
+        expect(page.get_by_label("Save result")).to_contain_text(f"Version {seeded} is live again")
+        restored = api.get(zones_url).json()
+        assert restored["desired_version"] == final["desired_version"] + 1
+        assert restored["config"]["zones"] == loaded["config"]["zones"]
     page.context.close()
+
+
+def test_an_owner_shares_a_device_and_the_viewer_watches_read_only(browser, console, owned) -> None:
+    device_id, owner = owned
+    viewer = f"viewer-{uuid.uuid4().hex[:6]}"
+    page = sign_in(browser, console, owner)
+    open_device(page, device_id)
+    sharing = page.get_by_role("form", name="Share this device")
+    sharing.get_by_label("Viewer's user id").fill(viewer)
+    sharing.get_by_role("button", name="Share").click()
+    expect(sharing.get_by_role("status")).to_have_text(f"Shared with {viewer} (viewer).")
+    page.context.close()
+
+    watcher = sign_in(browser, console, viewer)
+    expect(watcher.get_by_role("cell", name="viewer")).to_be_visible()
+    open_device(watcher, device_id)
+    expect(watcher.get_by_label("Live targets")).to_have_attribute("data-state", "live")
+    expect(watcher.get_by_role("button", name="Save zones")).to_have_count(0)
+    expect(watcher.get_by_role("form", name="Share this device")).to_have_count(0)
+    assert axe_violations(watcher) == []
+    watcher.context.close()
 
 
 def test_an_invalid_polygon_shows_the_servers_message_on_its_vertex(
@@ -220,7 +252,7 @@ def test_an_invalid_polygon_shows_the_servers_message_on_its_vertex(
     page.mouse.down()
     page.mouse.move(*to_screen(page, int(x1 + 400), int((y0 + y2) / 2)), steps=8)
     page.mouse.up()
-    problems = page.get_by_role("alert", name="Zone problems")
+    problems = page.get_by_role("region", name="Zone problems")
     expect(problems).to_contain_text("would be refused")
     expect(problems).to_contain_text("intersects itself")
     page.get_by_role("button", name="Save zones").click()
@@ -311,6 +343,22 @@ def test_an_admin_creates_a_rollout_watches_it_complete_and_aborts_another(
         expect(status).to_contain_text("aborted", timeout=30_000)
         assert admin.get(f"/admin/rollouts/{other}").json()["status"] == "aborted"
         screenshot(page, "rollout-aborted")
+
+        # The other ops pages: each shows its data and passes axe.
+        base = page.url.split("#")[0]
+        for route, shows in (
+            ("ops", "Online"),
+            ("ops/firmware", "1.2.0"),
+            ("ops/devices", "Search"),
+            ("ops/logs", "Audit"),
+        ):
+            page.goto(f"{base}#/{route}")
+            expect(page.get_by_role("main")).to_contain_text(shows)
+            assert axe_violations(page) == [], route
+        page.goto(f"{base}#/ops/devices")
+        page.get_by_label("Cohort query").fill(f"model = {MODEL} and online")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_role("main")).to_contain_text(f"{len(macs)} devices match")
         page.context.close()
 
 
@@ -338,6 +386,7 @@ def test_the_first_load_is_small_and_quick_and_the_sign_in_page_is_accessible(
         "() => { const n = performance.getEntriesByType('navigation')[0];"
         " return {dom: n.domContentLoadedEventEnd, load: n.loadEventEnd}; }"
     )
-    print(f"console first load: {stats['js']} B gzipped JS, timing {timing} ms")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the figures the closing note quotes
+    (ARTIFACTS / "first-load.json").write_text(json.dumps({"gzip_bytes": stats, "ms": timing}))
     assert axe_violations(page) == []
     page.close()

@@ -33,7 +33,7 @@ READY_TIMEOUT = 180.0  # all scenarios start at once, on a shared CI machine
 GONE_TIMEOUT = 30.0  # stop_group: 10 s per group before SIGKILL
 PYTHON_DEV = [sys.executable, "-m", "rs1tools.dev"]
 MAKE_DEV = ["make", "-s", "-o", "setup", "dev"]  # -o setup: no bootstrap in a test
-PORT_NAMES = ("DEVICE_API", "OTA", "TELEMETRY", "MQTT", "EMQX_API")  # RS1_<name>_PORT
+PORT_NAMES = ("DEVICE_API", "OTA", "TELEMETRY", "MQTT", "EMQX_API", "CONSOLE")  # RS1_<name>_PORT
 
 # name: (command, signal, sent to the whole process group as a terminal does)
 SCENARIOS = {

@@ -221,8 +221,11 @@ def test_an_emqx_api_fault_leaves_a_zone_update_undelivered(faulty, admin, contr
         sent, got = asyncio.run(_zone_put_seen_by_device(faulty, owner, device, 1))
         assert sent.status_code == 200, sent.text
         assert sent.json()["delivered"] is True
-        # At least once: the broker's connect event may push the pending version too.
-        assert got and {u["version"] for u in got} == {2}
+        # At least once: the broker's connect event also pushes the pending version, which is
+        # 1 or 2 depending on whether that webhook read it before or after the PUT (a device
+        # applies only versions above the one it runs, so an older copy changes nothing).
+        versions = [u["version"] for u in got]
+        assert 2 in versions and set(versions) <= {1, 2}, versions
 
 
 def test_an_unreachable_emqx_api_is_a_retryable_503_never_a_500(admin, device, control) -> None:

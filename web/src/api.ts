@@ -20,6 +20,16 @@ export class ApiError extends Error {
   }
 }
 
+/** The body as JSON; null for an empty or non-JSON body (an HTML error page from a proxy). */
+function parseJson(text: string): Record<string, unknown> | null {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 export type Reply<T> = { status: number; body: T; etag: string | null };
 
 type Options = { body?: unknown; ifMatch?: string | number; query?: Record<string, unknown> };
@@ -27,7 +37,7 @@ type Options = { body?: unknown; ifMatch?: string | number; query?: Record<strin
 export class Api {
   readonly config: Config;
   private readonly token: () => string | null;
-  private readonly expired: () => void;
+  readonly expired: () => void;
 
   constructor(config: Config, token: () => string | null, expired: () => void) {
     this.config = config;
@@ -50,18 +60,34 @@ export class Api {
     if (token) headers.authorization = `Bearer ${token}`;
     if (options.body !== undefined) headers["content-type"] = "application/json";
     if (options.ifMatch !== undefined) headers["if-match"] = String(options.ifMatch);
-    const response = await fetch(this.url(path, options.query), {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      // Cloudflare Access signs in by cookie; a bearer token needs none.
-      credentials: this.config.auth === "access" ? "include" : "omit",
-    });
-    const text = await response.text();
-    const body = text ? JSON.parse(text) : null;
+    let response: Response;
+    try {
+      response = await fetch(this.url(path, options.query), {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        // Cloudflare Access signs in by cookie; a bearer token needs none.
+        credentials: this.config.auth === "access" ? "include" : "omit",
+      });
+    } catch (err) {
+      // Behind Access an ended session is a redirect to the team's login, which a
+      // cross-origin fetch sees only as a network error: ask whether we are still signed in.
+      if (this.config.auth === "access" && !(await this.stillSignedIn())) this.expired();
+      throw err;
+    }
     if (response.status === 401) this.expired();
-    if (!response.ok) throw new ApiError(response.status, body ?? {});
-    return { status: response.status, body: body as T, etag: response.headers.get("etag") };
+    const body = parseJson(await response.text());
+    if (!response.ok) throw new ApiError(response.status, body ?? { message: `HTTP ${response.status}` });
+    return { status: response.status, body: body as unknown as T, etag: response.headers.get("etag") };
+  }
+
+  private async stillSignedIn(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.config.api}/api/auth/session`, { credentials: "include" });
+      return response.ok;
+    } catch {
+      return false;
+    }
   }
 
   async get<T>(path: string, query: Record<string, unknown> = {}): Promise<T> {
@@ -74,7 +100,7 @@ export class Api {
 
   /** The WebSocket URL and subprotocols for a device's live targets (token as a subprotocol). */
   targetsSocket(deviceId: string): { url: string; protocols: string[] } {
-    const url = `${this.config.api.replace(/^http/, "ws")}/api/devices/${deviceId}/targets`;
+    const url = `${this.config.api.replace(/^http/, "ws")}/api/devices/${encodeURIComponent(deviceId)}/targets`;
     const token = this.token();
     return { url, protocols: ["rs1.targets.v1", ...(token ? [`bearer.${token}`] : [])] };
   }

@@ -34,10 +34,12 @@ export function App({ config }: { config: Config }) {
 
   useEffect(() => {
     if (config.auth !== "access") return;
-    accessSession(config).then((s) => {
-      setSession(s);
-      setChecking(false);
-    });
+    accessSession(config)
+      .catch(() => null) // unreachable, or Access redirected: not signed in
+      .then((s) => {
+        setSession(s);
+        setChecking(false);
+      });
   }, [config]);
   useEffect(() => {
     // The session's own end: sign-in again, even when no request notices it first.
@@ -61,6 +63,11 @@ export function App({ config }: { config: Config }) {
     );
   }
   const signOut = async () => {
+    if (config.auth === "access") {
+      // The Access cookie is the session: only Access's own logout ends it.
+      location.assign("/cdn-cgi/access/logout");
+      return;
+    }
     await api.post("/api/auth/logout").catch(() => undefined);
     forget();
     setSession(null);
@@ -85,8 +92,13 @@ export function App({ config }: { config: Config }) {
   );
 }
 
+const DEVICE_ID = /^[0-9a-f]{32}$/;
+
 function page(route: string[]) {
-  if (route[0] === "devices" && route[1]) return <DevicePage deviceId={route[1]} key={route[1]} />;
+  if (route[0] === "devices" && route[1]) {
+    if (!DEVICE_ID.test(route[1])) return <p class="error" role="alert">No such device: a device id is 32 hex characters.</p>;
+    return <DevicePage deviceId={route[1]} key={route[1]} />;
+  }
   if (route[0] === "ops") return <OpsPage route={route.slice(1)} />;
   return <DevicesPage />;
 }

@@ -38,6 +38,7 @@ export async function devSignIn(user: string, role: Role): Promise<Session> {
   return remember({ sub: issued.sub, role: issued.role, expiresAt: issued.expires_at, token: issued.token ?? null });
 }
 
+/** Who Access says is signed in; null when the API says nobody (a network error throws). */
 export async function accessSession(config: Config): Promise<Session | null> {
   const response = await fetch(`${config.api}/api/auth/session`, { credentials: "include" });
   if (!response.ok) return null;

@@ -1,6 +1,6 @@
 // Small shared pieces: loading state, errors, relative times.
 import type { ComponentChildren } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api.ts";
 
 export type Loaded<T> = { data: T | null; error: string | null; reload: () => void };
@@ -23,10 +23,13 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
   return { data, error, reload: useCallback(() => setTick((t) => t + 1), []) };
 }
 
-/** Calls `fn` every `ms` while the page is shown. */
+/** Calls `fn` every `ms` while the page is visible (a hidden tab polls nothing: the API's
+ * per-IP limit is shared by a household's tabs). The latest `fn` is called. */
 export function useInterval(fn: () => void, ms: number): void {
+  const latest = useRef(fn);
+  latest.current = fn;
   useEffect(() => {
-    const timer = setInterval(fn, ms);
+    const timer = setInterval(() => document.hidden || latest.current(), ms);
     return () => clearInterval(timer);
   }, [ms]);
 }

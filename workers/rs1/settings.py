@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 SECRET_NAMES = (
     "EMQX_API_KEY",
@@ -21,15 +22,40 @@ class SettingsError(ValueError):
 WEB_ORIGIN = "https://app.optic.works"
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
 def _origins(raw: str) -> frozenset[str]:
-    """WEB_ORIGINS: comma-separated exact origins (scheme://host[:port]) the console is served
-    from; CORS and the Access cookie are allowed for them only."""
+    """WEB_ORIGINS: comma-separated origins the console is served from; CORS with credentials
+    and the Access cookie are allowed for them only. Each must be written as a browser sends
+    its Origin (lowercase, no default port, nothing after the host), or it could never match;
+    plain http only for this machine (the local console)."""
     origins = frozenset(o.strip() for o in raw.split(",") if o.strip())
     for origin in origins:
-        scheme, sep, host = origin.partition("://")
-        if scheme not in ("https", "http") or not sep or not host or "/" in host:
-            raise SettingsError(f"WEB_ORIGINS holds {origin!r}, not an origin (scheme://host).")
+        if not _is_origin(origin):
+            raise SettingsError(
+                f"WEB_ORIGINS holds {origin!r}: write https://host[:port] in lowercase, "
+                "without a path or the default port (http:// only for 127.0.0.1 or localhost)."
+            )
     return origins
+
+
+def _is_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (
+        origin == f"{parts.scheme}://{parts.netloc}"
+        and origin == origin.lower()
+        and bool(host)
+        and "@" not in parts.netloc
+        and "*" not in host
+        and (parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS))
+        and port != {"https": 443, "http": 80}.get(parts.scheme)
+    )
 
 
 def _read(env: Any, name: str, default: str = "") -> str:

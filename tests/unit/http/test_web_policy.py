@@ -187,12 +187,25 @@ def test_web_origins_are_the_ones_configured_and_may_send_credentials(services) 
 
 
 @pytest.mark.parametrize(
-    "raw", ["app.optic.works", "ftp://x.example", "https://x.example/path", "https://"]
+    "raw",
+    [
+        "app.optic.works",
+        "ftp://x.example",
+        "https://x.example/path",
+        "https://",
+        "https://App.optic.works",  # a browser's Origin is lowercase: it could never match
+        "https://app.optic.works:443",
+        "https://*.optic.works",
+        "https://user@app.optic.works",
+        "https://app.optic.works?x",
+        "http://app.optic.works",  # plain http only for this machine
+        "https://app.optic.works:99999",
+    ],
 )
 def test_web_origins_that_are_not_origins_stop_the_worker(raw: str) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env(SimpleNamespace(WEB_ORIGINS=raw))
     origins = Settings.from_env(
-        SimpleNamespace(WEB_ORIGINS=f"{WEB_ORIGIN}, http://h:1")
+        SimpleNamespace(WEB_ORIGINS=f"{WEB_ORIGIN}, http://localhost:1")
     ).web_origins
-    assert origins == {WEB_ORIGIN, "http://h:1"}
+    assert origins == {WEB_ORIGIN, "http://localhost:1"}

@@ -2,7 +2,7 @@
 // polygons, live targets as dots. Vertices are dragged with the pointer or moved with the
 // arrow keys (Shift: 250 mm), deleted with Delete; an edge's midpoint handle inserts a vertex.
 // In draw mode each click adds a vertex; Enter (or "Finish") closes the polygon.
-import { useRef } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import type { Issue } from "../api.ts";
 import { clampToFieldOfView, fovOutline, MAX_RANGE_MM, midpoint, pointInPolygon } from "./geometry.ts";
 import { targetOf, type Point, type Zone } from "./types.ts";
@@ -41,6 +41,15 @@ export function ZoneEditor(props: Props) {
   const svg = useRef<SVGSVGElement>(null);
   const drag = useRef<{ zone: number; vertex: number; pointer: number } | null>(null);
   const { zones, selection, issues, readOnly } = props;
+
+  // Keyboard users keep their place: after a delete or insert the focus follows the selection.
+  useEffect(() => {
+    const root = svg.current;
+    if (!root || selection.zone === null || selection.vertex === null) return;
+    const el = root.querySelector<SVGElement>(`circle.vertex[data-zone-index="${selection.zone}"][data-vertex="${selection.vertex}"]`);
+    const inside = document.activeElement instanceof Element && root.contains(document.activeElement);
+    if (el && inside && document.activeElement !== el) el.focus();
+  }, [selection.zone, selection.vertex, zones]);
 
   const toMm = (event: PointerEvent | MouseEvent): Point => {
     const el = svg.current as SVGSVGElement;
@@ -158,8 +167,16 @@ export function ZoneEditor(props: Props) {
                 cy={-at[1]}
                 r={90}
                 data-insert={i}
+                tabIndex={0}
+                role="button"
+                aria-label={`Insert a vertex between vertices ${i + 1} and ${((i + 1) % all.length) + 1}`}
                 onClick={(e) => {
                   e.stopPropagation();
+                  props.onInsert(z, i, at);
+                }}
+                onKeyDown={(e) => {
+                  if (e.key !== "Enter" && e.key !== " ") return;
+                  e.preventDefault();
                   props.onInsert(z, i, at);
                 }}
               >
@@ -184,6 +201,7 @@ export function ZoneEditor(props: Props) {
                 aria-pressed={selected}
                 aria-invalid={issue ? "true" : undefined}
                 data-zone={zone.name}
+                data-zone-index={z}
                 data-vertex={v}
                 data-issue={issue?.message}
                 onPointerDown={(e) => onVertexDown(e, z, v)}

@@ -133,7 +133,7 @@ export function geometryIssue(vertices: readonly Point[]): GeometryIssue | null 
     return { vertex: j, message: `the polygon intersects itself (edges ${i} and ${j} cross)` };
   }
   if (area2(vertices) === 0) {
-    // A plain ValueError in the model, which pydantic prefixes (and which names no vertex).
+    // The model names no vertex for this one: the whole polygon is at fault.
     return { vertex: null, message: "the polygon has no area" };
   }
   return null;

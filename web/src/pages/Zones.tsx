@@ -38,6 +38,7 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [loaded, setLoaded] = useState(false); // no editing before the server's zones are in
   const version = useRef(0);
   const live = useLiveTargets(deviceId);
   const dirty = JSON.stringify(draft) !== JSON.stringify(base);
@@ -54,8 +55,11 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
   const refresh = async (adoptIt: boolean) => {
     try {
       const v = await api.get<ZonesView>(`/api/devices/${deviceId}/zones`);
-      if (adoptIt) adopt(v);
+      // A newer version saved elsewhere replaces an unedited draft; an edited one keeps its
+      // base, and its save meets the 409 that offers the merge.
+      if (adoptIt || (!dirty && v.desired_version !== version.current)) adopt(v);
       else setView(v); // desired vs applied, versions: the draft stays as it is
+      setLoaded(true);
       setError(null);
     } catch (err) {
       setError(describe(err));
@@ -64,8 +68,10 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
   useEffect(() => {
     refresh(true);
   }, [deviceId]);
-  // Desired vs applied, live: the device acknowledges (applied) or rejects within seconds.
-  useInterval(() => refresh(false), 2_000);
+  // Desired vs applied, live: the device acknowledges (applied) or rejects within seconds;
+  // once it has, a slower poll still notices saves made elsewhere.
+  const settled = view !== null && view.applied_version === view.desired_version;
+  useInterval(() => refresh(!loaded), settled ? 10_000 : 2_000);
 
   const localIssues = useMemo(() => validate(draft), [draft]);
   const shown = serverIssues.length ? serverIssues : localIssues;
@@ -92,8 +98,12 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
         setServerIssues(err.details.length ? err.details : [{ path: "", message: err.message }]);
         setNote({ ok: false, text: `The server refused the zones: ${err.message}` });
       } else if (err instanceof ApiError && err.status === 409) {
-        const theirs = await api.get<ZonesView>(`/api/devices/${deviceId}/zones`);
-        setConflict({ theirs, ours: changes(base, draft), mine: changes(base, theirs.config ?? EMPTY_CONFIG) });
+        try {
+          const theirs = await api.get<ZonesView>(`/api/devices/${deviceId}/zones`);
+          setConflict({ theirs, ours: changes(base, draft), mine: changes(base, theirs.config ?? EMPTY_CONFIG) });
+        } catch (again) {
+          setNote({ ok: false, text: `The zones changed meanwhile, and reloading them failed: ${describe(again)}` });
+        }
       } else {
         setNote({ ok: false, text: describe(err) });
       }
@@ -118,6 +128,7 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
     setNote({ ok: true, text: `Merged onto version ${conflict.theirs.desired_version}${merged.conflicts.length ? `; yours won on ${merged.conflicts.join(", ")}` : ""}. Review and save.` });
   };
   const rollback = async (to: number) => {
+    if (dirty && !confirm(`Roll back to version ${to} and drop your unsaved edits?`)) return;
     try {
       const written = await api.call<ZonesView>("POST", `/api/devices/${deviceId}/zones/rollback`, {
         body: { version: to }, ifMatch: version.current,
@@ -126,6 +137,7 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
       setNote({ ok: true, text: `Version ${to} is live again as version ${written.body.desired_version}.` });
     } catch (err) {
       setNote({ ok: false, text: describe(err) });
+      if (err instanceof ApiError && err.status === 409) refresh(true); // someone saved: show theirs
     }
   };
 
@@ -141,7 +153,7 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
           issues={shown}
           targets={live.targets}
           drawing={drawing}
-          readOnly={!canEdit}
+          readOnly={!canEdit || !loaded}
           onSelect={setSelection}
           onMove={(z, v, to) => edit((c) => { c.zones[z].vertices[v] = to; })}
           onInsert={(z, after, at) => {
@@ -161,7 +173,7 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
           onDrawCancel={() => setDrawing(null)}
         />
         <LiveStatus live={live} />
-        {canEdit && (
+        {canEdit && loaded && (
           <div class="row">
             {drawing ? (
               <>
@@ -196,11 +208,11 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
             <legend>Defaults for every zone</legend>
             <label>Sensitivity (1–10)
               <input type="number" min={1} max={10} value={draft.sensitivity}
-                onInput={(e) => edit((c) => { c.sensitivity = Number(e.currentTarget.value); })} />
+                onInput={(e) => number(e.currentTarget.value, (n) => edit((c) => { c.sensitivity = n; }))} />
             </label>
             <label>Hold time (s)
               <input type="number" min={0} max={3600} value={draft.hold_time_s}
-                onInput={(e) => edit((c) => { c.hold_time_s = Number(e.currentTarget.value); })} />
+                onInput={(e) => number(e.currentTarget.value, (n) => edit((c) => { c.hold_time_s = n; }))} />
             </label>
           </fieldset>
         </section>
@@ -224,6 +236,11 @@ export function Zones({ deviceId, canEdit }: { deviceId: string; canEdit: boolea
     edit((c) => { c.zones.push({ name, type: "include", vertices: [[x, y], [x + 800, y], [x + 800, y + 700], [x, y + 700]] }); });
     setSelection({ zone: n, vertex: null });
   }
+}
+
+/** A number typed into a required field; a field being cleared to retype changes nothing. */
+function number(raw: string, use: (n: number) => void): void {
+  if (raw.trim() !== "" && Number.isFinite(Number(raw))) use(Number(raw));
 }
 
 function freeName(zones: Zone[]): string {
@@ -256,7 +273,7 @@ function ApplyState({ view }: { view: ZonesView | null }) {
 function IssueList({ issues, zones, fromServer }: { issues: Issue[]; zones: Zone[]; fromServer: boolean }) {
   if (!issues.length) return <p class="ok">The zones are valid.</p>;
   return (
-    <div role="alert" aria-label="Zone problems">
+    <div role="region" aria-label="Zone problems" aria-live="polite">
       <p class="error">{fromServer ? "The server refused these zones:" : "These zones would be refused:"}</p>
       <ul class="issues">
         {issues.map((i) => {
@@ -286,7 +303,7 @@ function ZoneList({ zones, selected, onSelect }: { zones: Zone[]; selected: numb
 type FieldsProps = { zone: Zone; readOnly: boolean; onChange: (patch: Partial<Zone>) => void; onRemove: () => void };
 
 function ZoneFields({ zone, readOnly, onChange, onRemove }: FieldsProps) {
-  const optional = (raw: string) => (raw === "" ? undefined : Number(raw));
+  const optional = (raw: string) => (raw.trim() === "" || !Number.isFinite(Number(raw)) ? undefined : Number(raw));
   return (
     <fieldset disabled={readOnly} aria-label="Selected zone">
       <legend>Zone “{zone.name}”</legend>
@@ -368,6 +385,7 @@ function useLiveTargets(deviceId: string): Live {
     let skipped = 0;
     let status: Pick<Live, "state" | "detail"> = { state: "connecting", detail: "" };
     const feed = new TargetsFeed(() => api.targetsSocket(deviceId), {
+      ended: api.expired,
       frame: (frame) => {
         if (latest) skipped += 1; // replaced before it was drawn
         latest = frame;

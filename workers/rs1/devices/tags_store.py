@@ -24,7 +24,8 @@ async def change(
 
 def reported(device_id: str, tags: Mapping[str, str]) -> list[Statement]:
     """A device's reported tags, for the batch of its `state`: its earlier reports of other
-    keys go, admin-set keys stay as the admin set them."""
+    keys go, admin-set keys stay as the admin set them. Every `state` (connect, heartbeat)
+    carries the tags; one that repeats them writes no row."""
     keys = json.dumps(sorted(tags))
     statements = [
         Statement(
@@ -37,7 +38,7 @@ def reported(device_id: str, tags: Mapping[str, str]) -> list[Statement]:
         Statement(
             "INSERT INTO device_tags (device_id, key, value, source) VALUES (?, ?, ?, 'device') "
             "ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value "
-            "WHERE device_tags.source = 'device'",
+            "WHERE device_tags.source = 'device' AND device_tags.value <> excluded.value",
             (device_id, key, value),
         )
         for key, value in sorted(tags.items())
