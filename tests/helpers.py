@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from rs1contract.topics import device_topic
-from rs1fw.signing import generate_keypair
+from rs1fw.images import build_image
+from rs1fw.signing import generate_keypair, sign_image
 
 from rs1.devices.enrollment import EnrollItem, enroll
 from rs1.services import HttpResult, Services
@@ -92,6 +93,18 @@ class FirmwareKeys:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return cls(private, base64.b64encode(der).decode())
+
+
+def upload_firmware(
+    admin: Any, keys: FirmwareKeys, model: str, version: str, size: int = 32 * 1024
+) -> None:
+    """A signed image of `size` bytes published as `model` `version` (PUT /admin/firmware)."""
+    image = build_image(model, version, size)
+    manifest = sign_image(image, keys.private_pem, model, version)
+    header = base64.b64encode(manifest.model_dump_json().encode()).decode()
+    response = admin.put(f"/admin/firmware/{model}/{version}", content=image,
+                         headers={"x-rs1-manifest": header})  # fmt: skip
+    assert response.status_code in (200, 201), response.text
 
 
 FIRMWARE_KEYS = FirmwareKeys.generate()

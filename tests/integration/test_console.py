@@ -25,11 +25,9 @@ from console_helpers import (
     to_screen,
 )
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from rs1fw.images import build_image
 from rs1fw.ota_settings import OtaSettings
-from rs1fw.signing import sign_image
 
-from helpers import random_mac
+from helpers import random_mac, upload_firmware
 from rs1.identity.claim import claim_code
 from rs1tools.fleet import FleetConfig
 from rs1tools.fleet.identity import identity_from_row
@@ -270,15 +268,6 @@ def test_an_invalid_polygon_shows_the_servers_message_on_its_vertex(
     page.context.close()
 
 
-def upload(admin: httpx.Client, keys, version: str) -> None:
-    image = build_image(MODEL, version, 32 * 1024)
-    manifest = sign_image(image, keys.private_pem, MODEL, version)
-    header = base64.b64encode(manifest.model_dump_json().encode()).decode()
-    response = admin.put(f"/admin/firmware/{MODEL}/{version}", content=image,
-                         headers={"x-rs1-manifest": header})  # fmt: skip
-    assert response.status_code in (200, 201), response.text
-
-
 def create_rollout(page: Page, version: str, stages: str) -> str:
     page.goto(page.url.split("#")[0] + "#/ops/rollouts")
     form = page.get_by_role("form", name="New rollout")
@@ -313,7 +302,7 @@ def test_an_admin_creates_a_rollout_watches_it_complete_and_aborts_another(
     enrolled = admin.post("/admin/devices:batch", json=body).json()["enrolled"]
     identities = tuple(identity_from_row(row) for row in enrolled)
     for version in ("1.1.0", "1.2.0"):
-        upload(admin, firmware_keys, version)
+        upload_firmware(admin, firmware_keys, MODEL, version)
     ota = FirmwareOta(firmware_keys.public_b64, system.urls["ota"],
                       settings=OtaSettings(install_s=2.0, self_test_s=0.5))  # fmt: skip
     config = FleetConfig(devices=len(identities), duration_s=None, mqtt_port=system.mqtt_port,

@@ -4,18 +4,15 @@ a health-gated abort of a firmware that installs fine and then reboot-loops or g
 rolled back to the previous version."""
 
 import asyncio
-import base64
 import re
 import time
 from collections.abc import Callable
 
 import httpx
 import pytest
-from rs1fw.images import build_image
 from rs1fw.ota_settings import OtaSettings
-from rs1fw.signing import sign_image
 
-from helpers import FIRMWARE_KEYS, random_mac
+from helpers import FIRMWARE_KEYS, random_mac, upload_firmware
 from rs1.ota.safety import wilson
 from rs1tools.fleet import Fleet, FleetConfig
 from rs1tools.fleet_ota import FirmwareOta
@@ -33,12 +30,7 @@ def _needs(broker, firmware_keys) -> None:
 
 
 def upload(admin: httpx.Client, model: str, version: str) -> None:
-    image = build_image(model, version, 32 * 1024)
-    manifest = sign_image(image, KEYS.private_pem, model, version)
-    header = base64.b64encode(manifest.model_dump_json().encode()).decode()
-    response = admin.put(f"/admin/firmware/{model}/{version}", content=image,
-                         headers={"x-rs1-manifest": header})  # fmt: skip
-    assert response.status_code in (200, 201), response.text
+    upload_firmware(admin, KEYS, model, version)
 
 
 def enrol(admin: httpx.Client, model: str, n: int, path) -> None:

@@ -1,18 +1,13 @@
 // A device: what it runs and whether it is there, its zones (the editor, live targets,
 // desired vs applied, history), sharing and telemetry.
 import { useApp } from "../app.tsx";
+import type { DeviceSummary } from "./Devices.tsx";
 import { ago, Card, ErrorNote, useInterval, useLoad } from "../ui.tsx";
 import { Sharing } from "./Sharing.tsx";
 import { Telemetry } from "./Telemetry.tsx";
 import { Zones } from "./Zones.tsx";
 
-export type DeviceDetail = {
-  device_id: string;
-  model: string | null;
-  firmware_version: string | null;
-  online: boolean;
-  last_seen: string | null;
-  config_version: number;
+export type DeviceDetail = Omit<DeviceSummary, "role"> & {
   pending_config_version: number | null;
   role: "owner" | "viewer" | "admin";
   ota: { rollout_id: string; firmware_version: string; status: string; progress: number | null }[];
