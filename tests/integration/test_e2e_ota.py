@@ -2,17 +2,14 @@
 device-side verification, reboots, post-reboot validation, statistical auto-abort."""
 
 import asyncio
-import base64
 import re
 import time
 
 import httpx
 import pytest
-from rs1fw.images import build_image
 from rs1fw.ota_settings import OtaSettings
-from rs1fw.signing import sign_image
 
-from helpers import FIRMWARE_KEYS, NO_SOAK, random_mac
+from helpers import FIRMWARE_KEYS, NO_SOAK, random_mac, upload_firmware
 from rs1.ota.safety import wilson
 from rs1tools.fleet import Fleet, FleetConfig
 from rs1tools.fleet_ota import FirmwareOta
@@ -31,13 +28,8 @@ def _needs(broker, firmware_keys) -> None:
     KEYS = firmware_keys
 
 
-def upload(admin: httpx.Client, version: str, size: int = 64 * 1024) -> None:
-    image = build_image(MODEL, version, size)
-    manifest = sign_image(image, KEYS.private_pem, MODEL, version)
-    header = base64.b64encode(manifest.model_dump_json().encode()).decode()
-    response = admin.put(f"/admin/firmware/{MODEL}/{version}", content=image,
-                         headers={"x-rs1-manifest": header})  # fmt: skip
-    assert response.status_code in (200, 201), response.text
+def upload(admin: httpx.Client, version: str) -> None:
+    upload_firmware(admin, KEYS, MODEL, version, 64 * 1024)
 
 
 async def poll(admin: httpx.Client, rid: str, done, within_s: float, cron=None) -> dict:
